@@ -1,0 +1,3 @@
+"""qa: cited passage retrieval over your own documents."""
+
+__version__ = "0.1.0"

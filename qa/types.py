@@ -1,0 +1,93 @@
+"""Plain records that flow through the pipeline: passages in, answers out."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One citable paragraph of a source document.
+
+    ``start``/``end`` are character offsets into the decoded text of the source file
+    (or of the jsonl record's ``text``); ``line`` is 1-based. For a paragraph joined
+    across a page break the span covers both pieces and the whitespace between them.
+    """
+
+    doc: str
+    paragraph: int
+    start: int
+    end: int
+    line: int
+    text: str
+    title: str = ""  # document title, used as context for retrieval, never cited
+    section: str = ""  # nearest section heading, used as context, never cited
+    page: int | None = None
+
+    @property
+    def citation(self) -> str:
+        page = f", page {self.page}" if self.page is not None else ""
+        return f"{self.doc} ¶{self.paragraph}{page}, line {self.line}, chars {self.start}-{self.end}"
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """The sentence of a passage that best answers the question, with source offsets."""
+
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A ranked passage returned for a question."""
+
+    rank: int
+    score: float
+    passage: Passage
+    sentence: Sentence
+
+    def to_dict(self) -> dict:
+        p = self.passage
+        return {
+            "rank": self.rank,
+            "score": round(float(self.score), 6),
+            "doc": p.doc,
+            "paragraph": p.paragraph,
+            "start": p.start,
+            "end": p.end,
+            "line": p.line,
+            "page": p.page,
+            "text": p.text,
+            "sentence": self.sentence.text,
+            "sentence_start": self.sentence.start,
+            "sentence_end": self.sentence.end,
+        }
+
+
+@dataclass
+class Answer:
+    """Everything said about one question: ranked passages, or an abstention or error."""
+
+    question: str
+    id: str = ""
+    hits: list[Hit] = field(default_factory=list)
+    abstained: bool = False
+    error: str | None = None
+
+    def to_dict(self, show_all: bool = True) -> dict:
+        out: dict = {"id": self.id, "question": self.question}
+        out["passages"] = [h.to_dict() for h in self.hits] if (show_all or not self.abstained) else []
+        out["abstained"] = self.abstained
+        if self.error is not None:
+            out["error"] = self.error
+        return out
+
+
+def passage_to_dict(p: Passage) -> dict:
+    return asdict(p)
+
+
+def passage_from_dict(d: dict) -> Passage:
+    return Passage(**d)
