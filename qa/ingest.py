@@ -28,6 +28,7 @@ class _Block:
     start: int
     end: int
     text: str
+    joins: tuple[tuple[int, int], ...] = ()  # (offset in text, source characters dropped there)
 
     @property
     def flat(self) -> str:
@@ -97,10 +98,19 @@ def _word_spans(left: str, right: str) -> bool:
     return False
 
 
+def _glue(a: _Block, b: _Block, sep: str) -> _Block:
+    """One block from two: the whitespace between them in the source becomes ``sep``."""
+    at = len(a.text) + len(sep)
+    dropped = (b.start - a.end) - len(sep)
+    joins = a.joins + ((at, dropped),) + tuple((o + at, d) for o, d in b.joins)
+    return _Block(a.start, b.end, a.text + sep + b.text, joins)
+
+
 def _join(blocks: list[_Block], sep: str) -> _Block:
-    if len(blocks) == 1:
-        return blocks[0]
-    return _Block(blocks[0].start, blocks[-1].end, sep.join(b.text for b in blocks))
+    out = blocks[0]
+    for b in blocks[1:]:
+        out = _glue(out, b, sep)
+    return out
 
 
 def _join_sep(a: str, b: str) -> str:
@@ -135,8 +145,7 @@ def split_passages(doc: Document) -> list[Passage]:
     merged: list[_Block] = []
     for b in blocks:
         if merged and b.start not in after_gap and _continues(merged[-1], b):
-            prev = merged[-1]
-            merged[-1] = _Block(prev.start, b.end, prev.text + _join_sep(prev.text, b.text) + b.text)
+            merged[-1] = _glue(merged[-1], b, _join_sep(merged[-1].text, b.text))
         else:
             merged.append(b)
 
@@ -178,5 +187,6 @@ def split_passages(doc: Document) -> list[Passage]:
             title=title,
             section="" if heading_run else section,
             page=page,
+            joins=unit.joins,
         ))
     return passages

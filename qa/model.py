@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import secrets
 import shutil
 import struct
-import tempfile
 from importlib import metadata, resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -56,6 +56,8 @@ _LAYER_PARTS = {
 }
 _Q4_BLOCK = 32
 _Q4_BYTES = 18  # float16 scale + 16 bytes of nibbles
+# Half the disk of float32; the float32 tensors are exact in it and embeddings move by at most ~3e-5.
+_STORE_DTYPE = np.float16
 
 
 def default_cache_dir() -> Path:
@@ -165,10 +167,10 @@ def _read_bin(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         if dtype == 1:
             tensor = _dequantize_q4_0(raw, *shape)
         elif dtype == 0:
-            tensor = raw.view(np.float32).reshape(shape).copy()
+            tensor = raw.view(np.float32).reshape(shape)
         else:
             raise QAError(f"{path}: tensor {name} has unknown type {dtype}")
-        state[_hf_name(name)] = tensor
+        state[_hf_name(name)] = tensor.astype(_STORE_DTYPE)
 
     header = {"hidden": hidden, "layers": layers, "heads": heads, "ff": ff, "vocab": vocab,
               "max_pos": max_pos, "types": types, "eps": float(np.float32(eps))}
@@ -176,12 +178,12 @@ def _read_bin(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
 
 
 def _hf_name(name: str) -> str:
-    prefix, part, kind = name.split(".")
-    suffix = "weight" if kind == "w" else "bias"
+    prefix, part, *kind = name.split(".")
+    suffix = "bias" if kind == ["b"] else "weight"
     if prefix == "emb":
-        emb = {"word": "word_embeddings.weight", "pos": "position_embeddings.weight",
-               "type": "token_type_embeddings.weight", "ln": f"LayerNorm.{suffix}"}
-        return f"embeddings.{emb[part]}"
+        emb = {"word": "word_embeddings", "pos": "position_embeddings",
+               "type": "token_type_embeddings", "ln": "LayerNorm"}
+        return f"embeddings.{emb[part]}.{suffix}"
     return f"encoder.layer.{int(prefix[1:])}.{_LAYER_PARTS[part]}.{suffix}"
 
 
@@ -194,7 +196,8 @@ def _write_model(folder: Path, bin_path: Path) -> None:
     from safetensors.numpy import save_file
 
     header, state = _read_bin(bin_path)
-    save_file(state, str(folder / "model.safetensors"), metadata={"format": "pt"})
+    weights = folder / "model.safetensors"
+    save_file(state, str(weights), metadata={"format": "pt"})
     del state
     _write_json(folder / "config.json", {
         "architectures": ["BertModel"],
@@ -241,6 +244,8 @@ def _write_model(folder: Path, bin_path: Path) -> None:
         "include_prompt": True,
     })
     (folder / "2_Normalize").mkdir(exist_ok=True)
+    # safetensors creates its file private; match the umask-governed mode of the others.
+    os.chmod(weights, (folder / "config.json").stat().st_mode & 0o777)
     _write_json(folder / "sentence_bert_config.json", {"max_seq_length": 512, "do_lower_case": False})
     # No default prompt: callers add prefixes themselves, so plain encode() must add none.
     _write_json(folder / "config_sentence_transformers.json", {
@@ -269,7 +274,8 @@ def ensure_default_model(cache_dir: Path | None = None) -> Path:
             shutil.rmtree(stale, ignore_errors=True)
         if target.exists():
             shutil.rmtree(target)
-        tmp = Path(tempfile.mkdtemp(prefix=tmp_prefix, dir=target.parent))
+        tmp = target.parent / f"{tmp_prefix}{os.getpid()}-{secrets.token_hex(4)}"
+        tmp.mkdir()
         try:
             _write_model(tmp, bin_path)
             try:
@@ -293,7 +299,13 @@ def load_model(
     from sentence_transformers import SentenceTransformer
 
     if name_or_path is None or name_or_path == DEFAULT_MODEL:
-        model = SentenceTransformer(str(ensure_default_model(cache_dir)), device=device, local_files_only=True)
+        # The packed file has no pooler; sentence-transformers never uses it, so skip it quietly.
+        model = SentenceTransformer(
+            str(ensure_default_model(cache_dir)),
+            device=device,
+            local_files_only=True,
+            model_kwargs={"add_pooling_layer": False},
+        )
     elif Path(name_or_path).expanduser().is_dir():
         folder = str(Path(name_or_path).expanduser())
         try:

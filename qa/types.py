@@ -23,6 +23,12 @@ class Passage:
     title: str = ""  # document title, used as context for retrieval, never cited
     section: str = ""  # nearest section heading, used as context, never cited
     page: int | None = None
+    # (offset in text, source characters dropped there): where whitespace of a page break was removed
+    joins: tuple[tuple[int, int], ...] = ()
+
+    def source_offset(self, i: int, end: bool = False) -> int:
+        """Map an offset in ``text`` to an offset in the source text."""
+        return self.start + i + sum(d for at, d in self.joins if (at < i if end else at <= i))
 
     @property
     def citation(self) -> str:
@@ -90,4 +96,6 @@ def passage_to_dict(p: Passage) -> dict:
 
 
 def passage_from_dict(d: dict) -> Passage:
+    d = dict(d)
+    d["joins"] = tuple(tuple(j) for j in d.get("joins", ()))
     return Passage(**d)

@@ -1,0 +1,237 @@
+"""The Python API: build or open an index, then ask it questions. The CLI is a thin shell over this."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from . import index as store
+from .answer import AbstainRule, Answerer
+from .embed import Embedder, passage_text, text_key
+from .errors import QAError
+from .ingest import split_passages
+from .lexical import LexicalIndex
+from .readers import read_paths
+from .retrieve import MODES, FusionWeights, Retriever
+from .types import Answer, Passage
+
+log = logging.getLogger("qa")
+
+_PROJECT = Path(__file__).resolve().parents[1]
+DEFAULT_TOP_K = 5
+
+
+def project_root() -> Path:
+    """Where the default corpus and index live: the source checkout if run from one, else here."""
+    return _PROJECT if (_PROJECT / "seeds").is_dir() else Path.cwd()
+
+
+def default_corpus() -> Path:
+    return project_root() / "seeds"
+
+
+def default_index_dir() -> Path:
+    return project_root() / "embeddings"
+
+
+def check_question(question: str) -> str:
+    """A question worth embedding, or a QAError that says what is wrong with it."""
+    q = (question or "").strip()
+    if not q:
+        raise QAError("the question is empty")
+    if not any(ch.isalnum() for ch in q):
+        raise QAError("the question has no words, only punctuation or symbols")
+    return q
+
+
+class Index:
+    """A searchable index on disk with the model that built it."""
+
+    def __init__(self, stored: store.StoredIndex, embedder: Embedder):
+        self.stored = stored
+        self.embedder = embedder
+        self.retriever = Retriever(stored, FusionWeights())
+        self.answerer = Answerer(stored.passages, stored.vectors, stored.lexical, embedder, AbstainRule())
+
+    @property
+    def passages(self) -> list[Passage]:
+        return self.stored.passages
+
+    @property
+    def folder(self) -> Path:
+        return self.stored.folder
+
+    @property
+    def manifest(self) -> dict:
+        return self.stored.manifest
+
+    # -- building ---------------------------------------------------------------------------------
+    @classmethod
+    def build(
+        cls,
+        paths: Sequence[str | Path],
+        index_dir: str | Path | None = None,
+        model: str | None = None,
+        cache_dir: Path | None = None,
+        index_type: str = "auto",
+        progress: bool = False,
+    ) -> "Index":
+        """Read, split, embed and store ``paths``; reuses vectors of unchanged passages of an old index."""
+        folder = Path(index_dir) if index_dir else default_index_dir()
+        report = read_paths([Path(p) for p in paths])
+        for path, reason in report.skipped:
+            log.warning("skipped %s: %s", path, reason)
+        passages = [p for doc in report.documents for p in split_passages(doc)]
+        if not passages:
+            raise QAError(f"nothing to index: no readable text in {', '.join(map(str, paths))}")
+        embedder = Embedder(model, cache_dir=cache_dir)
+        with store.write_lock(folder):
+            texts = [passage_text(p) for p in passages]
+            keys = [text_key(embedder.name, t) for t in texts]
+            cached = _reusable_vectors(folder, embedder.name)
+            todo = [i for i, k in enumerate(keys) if k not in cached]
+            log.info("%d passages from %d documents; %d to embed, %d reused",
+                     len(passages), len(report.documents), len(todo), len(passages) - len(todo))
+            fresh = embedder.encode_passages([texts[i] for i in todo], progress=progress)
+            dim = fresh.shape[1] if len(todo) else len(next(iter(cached.values())))
+            vectors = np.empty((len(passages), dim), dtype=np.float32)
+            for j, i in enumerate(todo):
+                vectors[i] = fresh[j]
+            for i, k in enumerate(keys):
+                if k in cached:
+                    vectors[i] = cached[k]
+            lexical = LexicalIndex.build(texts)
+            meta = {
+                "model": {"name": embedder.name, "dim": int(dim)},
+                "sources": [
+                    {"name": s.name, "path": str(s.path), "sha256": s.sha256, "size": s.size}
+                    for s in report.sources
+                ],
+                "roots": [str(Path(p).resolve()) for p in paths],
+                "skipped": [{"path": p, "reason": r} for p, r in report.skipped],
+            }
+            store.write_index(folder, passages, vectors, lexical, meta, keys, index_type=index_type)
+        return cls.open(folder, model=model, cache_dir=cache_dir, _embedder=embedder)
+
+    @classmethod
+    def open(cls, index_dir: str | Path | None = None, model: str | None = None,
+             cache_dir: Path | None = None, _embedder: Embedder | None = None) -> "Index":
+        """Open an index; asking with another model than the one that built it is an error."""
+        folder = Path(index_dir) if index_dir else default_index_dir()
+        stored = store.open_index(folder)
+        built_with = stored.model_name
+        if model and model != built_with:
+            raise QAError(
+                f"the index in {folder} was built with model '{built_with}', not '{model}': "
+                f"rebuild it with `qa index PATH --index {folder} --model {model}` or drop --model"
+            )
+        embedder = _embedder or Embedder(built_with, cache_dir=cache_dir)
+        return cls(stored, embedder)
+
+    @classmethod
+    def open_or_build_default(cls, progress: bool = False) -> "Index":
+        """The default index of ``seeds/``, built on first use."""
+        folder = default_index_dir()
+        if not store.exists(folder):
+            corpus = default_corpus()
+            if not corpus.is_dir():
+                raise QAError(f"no index in {folder} and no {corpus} to build one from: run `qa index PATH`")
+            log.info("building the default index of %s in %s (first use)", corpus, folder)
+            return cls.build([corpus], folder, progress=progress)
+        return cls.open(folder)
+
+    # -- asking -------------------------------------------------------------------------------------
+    def ask(self, question: str, top_k: int = DEFAULT_TOP_K, mode: str = "hybrid", abstain: bool = True) -> Answer:
+        """Ranked, cited passages for one question; raises QAError for an unusable question."""
+        answer = self.ask_many([question], top_k=top_k, mode=mode, abstain=abstain)[0]
+        if answer.error:
+            raise QAError(answer.error)
+        return answer
+
+    def ask_many(
+        self,
+        questions: Iterable[str | tuple[str, str]],
+        top_k: int = DEFAULT_TOP_K,
+        mode: str = "hybrid",
+        abstain: bool = True,
+        batch_size: int = 64,
+    ) -> list[Answer]:
+        """Answer many questions, embedding them in batches; a bad question gets an error entry."""
+        if mode not in MODES:
+            raise QAError(f"unknown mode '{mode}': use one of {', '.join(MODES)}")
+        if top_k < 1:
+            raise QAError("--top-k must be at least 1")
+        self._check_model()
+        items = [(q if isinstance(q, tuple) else (str(i + 1), q)) for i, q in enumerate(questions)]
+        answers: list[Answer] = []
+        for s in range(0, len(items), batch_size):
+            answers.extend(self._answer_batch(items[s:s + batch_size], top_k, mode, abstain))
+        return answers
+
+    def _answer_batch(self, items: list[tuple[str, str]], top_k: int, mode: str, abstain: bool) -> list[Answer]:
+        out: list[Answer | None] = [None] * len(items)
+        good: list[tuple[int, str]] = []
+        for j, (qid, q) in enumerate(items):
+            try:
+                good.append((j, self._fit(check_question(q))))
+            except QAError as e:
+                out[j] = Answer(question=q or "", id=qid, error=str(e))
+        qs = [q for _, q in good]
+        answers = self.answer_vectors(qs, self.embed_questions(qs), top_k, mode, abstain,
+                                      ids=[items[j][0] for j, _ in good])
+        for (j, _), a in zip(good, answers):
+            out[j] = a
+        return [a for a in out if a is not None]
+
+    def embed_questions(self, questions: list[str]) -> np.ndarray:
+        """Question vectors, in batches; ``ask_many`` uses these, ``evaluate`` reuses them across modes."""
+        if not questions:
+            return np.zeros((0, self.stored.dim), dtype=np.float32)
+        return self.embedder.encode_queries(questions)
+
+    def answer_vectors(self, questions: list[str], vectors: np.ndarray, top_k: int = DEFAULT_TOP_K,
+                       mode: str = "hybrid", abstain: bool = True, ids: list[str] | None = None) -> list[Answer]:
+        """Answers for already-checked questions whose vectors are known."""
+        ids = ids or [str(i + 1) for i in range(len(questions))]
+        return [
+            self.answerer.compose(q, v, self.retriever.search(q, v, top_k * 3, mode), top_k, qid=i, abstain=abstain)
+            for q, v, i in zip(questions, vectors, ids)
+        ]
+
+    def _fit(self, question: str) -> str:
+        """Cut a question the model cannot take whole, with a warning."""
+        limit = self.embedder.max_tokens - 8
+        if len(question) < limit // 2:
+            return question
+        ids = self.embedder.model.tokenizer(question, add_special_tokens=False)["input_ids"]
+        if len(ids) <= limit:
+            return question
+        cut = self.embedder.model.tokenizer.decode(ids[:limit], skip_special_tokens=True)
+        cut = question[: len(cut)] if question.startswith(cut[:20]) else cut
+        log.warning("question truncated to %d tokens (the model's limit)", limit)
+        return cut
+
+    def _check_model(self) -> None:
+        if self.embedder.dim != self.stored.dim:
+            raise QAError(
+                f"model '{self.embedder.name}' gives {self.embedder.dim}-dim vectors but the index in "
+                f"{self.folder} holds {self.stored.dim}-dim ones: rebuild it with `qa index`"
+            )
+
+
+def _reusable_vectors(folder: Path, model_name: str) -> dict[str, np.ndarray]:
+    """Vectors of an existing index built with the same model, keyed by passage text."""
+    if not store.exists(folder):
+        return {}
+    try:
+        stored = store.open_index(folder)
+    except QAError:
+        return {}
+    keys = stored.keys()
+    if stored.model_name != model_name or len(keys) != len(stored.passages):
+        return {}
+    return {k: np.array(stored.vectors[i]) for i, k in enumerate(keys)}

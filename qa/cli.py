@@ -1,0 +1,202 @@
+"""The `qa` command line: index, ask, batch, eval. Results go to stdout; progress and messages to stderr."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Ask questions of your documents and get back the source passages that answer them, with citations.",
+)
+
+IndexOpt = typer.Option(None, "--index", "-i", help="Index folder [default: embeddings/ of the seeds corpus].")
+TopKOpt = typer.Option(5, "--top-k", "-k", min=1, help="How many passages to return.")
+ModeOpt = typer.Option("hybrid", "--mode", help="Ranking: hybrid, dense or bm25.")
+ModelOpt = typer.Option(None, "--model", "-m", help="sentence-transformers model name or local folder "
+                        "[default: multilingual-e5-small, rebuilt offline].")
+CacheOpt = typer.Option(None, "--cache-dir", envvar="QA_CACHE_DIR", help="Where the default model is rebuilt.")
+
+
+def _stderr():
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def _setup_logging(quiet: bool = False) -> None:
+    from rich.logging import RichHandler
+
+    handler = RichHandler(console=_stderr(), show_time=False, show_path=False, markup=False)
+    logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="%(message)s",
+                        handlers=[handler], force=True)
+    for noisy in ("sentence_transformers", "transformers", "jieba", "faiss", "httpx", "huggingface_hub", "bm25s"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+
+
+def _fail(message: str) -> None:
+    _stderr().print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+    raise typer.Exit(code=1)
+
+
+def _run(fn):
+    """Run a command body; user errors become one line on stderr and exit status 1."""
+    from .errors import QAError
+
+    try:
+        return fn()
+    except QAError as e:
+        _fail(str(e))
+    except KeyboardInterrupt:
+        _stderr().print("interrupted")
+        raise typer.Exit(code=130)
+
+
+def _open(index: Optional[Path], model: Optional[str], cache_dir: Optional[Path]):
+    from .api import Index
+
+    if index is None:
+        if model:
+            return Index.open(None, model=model, cache_dir=cache_dir)
+        return Index.open_or_build_default(progress=True)
+    return Index.open(index, model=model, cache_dir=cache_dir)
+
+
+@app.command("index")
+def index_cmd(
+    paths: list[Path] = typer.Argument(..., help="Files or folders: .txt, .md, .jsonl ({id, title, text} a line)."),
+    index: Optional[Path] = IndexOpt,
+    model: Optional[str] = ModelOpt,
+    index_type: str = typer.Option("auto", "--index-type", help="auto, flat (exact) or hnsw (approximate)."),
+    cache_dir: Optional[Path] = CacheOpt,
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only warnings and errors on stderr."),
+) -> None:
+    """Build (or update) an index of PATHS."""
+    _setup_logging(quiet)
+
+    def body():
+        import time
+
+        from .api import Index
+
+        t0 = time.perf_counter()
+        built = Index.build(paths, index, model=model, cache_dir=cache_dir, index_type=index_type,
+                            progress=not quiet)
+        m = built.manifest
+        skipped = len(m.get("skipped", []))
+        _stderr().print(
+            f"indexed {m['passages']} passages from {len(m['sources'])} files into {built.folder} "
+            f"({m['index_type']}, {m['model']['name']}) in {time.perf_counter() - t0:.1f}s"
+            + (f"; skipped {skipped} (see warnings above)" if skipped else ""),
+            highlight=False,
+        )
+
+    _run(body)
+
+
+@app.command()
+def ask(
+    question: str = typer.Argument(..., help="The question, in any language."),
+    index: Optional[Path] = IndexOpt,
+    top_k: int = TopKOpt,
+    mode: str = ModeOpt,
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    show_all: bool = typer.Option(False, "--show-all", help="Show passages even when the answer is abstained."),
+    model: Optional[str] = ModelOpt,
+    cache_dir: Optional[Path] = CacheOpt,
+) -> None:
+    """Ask one question; prints ranked passages with citations and the answering sentence marked."""
+    _setup_logging(quiet=as_json)
+
+    def body():
+        from .render import print_answer
+
+        idx = _open(index, model, cache_dir)
+        answer = idx.ask(question, top_k=top_k, mode=mode)
+        if as_json:
+            typer.echo(json.dumps(answer.to_dict(show_all=show_all), ensure_ascii=False))
+        else:
+            print_answer(answer, show_all=show_all)
+
+    _run(body)
+
+
+@app.command()
+def batch(
+    file: str = typer.Argument(..., help="Questions: .txt (one a line), .jsonl ({id, question}), .csv "
+                               "(question column, optional id), or - for stdin."),
+    index: Optional[Path] = IndexOpt,
+    top_k: int = TopKOpt,
+    mode: str = ModeOpt,
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write results here [default: stdout]."),
+    fmt: Optional[str] = typer.Option(None, "--format", "-f", help="jsonl, csv or md [default: from -o, else jsonl]."),
+    resume: bool = typer.Option(False, "--resume", help="Skip questions already answered in the -o file."),
+    model: Optional[str] = ModelOpt,
+    cache_dir: Optional[Path] = CacheOpt,
+) -> None:
+    """Answer a file of questions; exits 1 if any question could not be answered."""
+    _setup_logging(quiet=True)
+
+    def body():
+        from .batchio import read_questions, write_results, answered_ids
+
+        out_format = (fmt or (output.suffix.lstrip(".") if output and output.suffix else "jsonl")).lower()
+        if out_format not in ("jsonl", "csv", "md"):
+            from .errors import QAError
+
+            raise QAError(f"unknown output format '{out_format}': use jsonl, csv or md")
+        items, bad = read_questions(file)
+        done = answered_ids(output) if (resume and output) else {}
+        todo = [(qid, q) for qid, q in items if qid not in done]
+        idx = _open(index, model, cache_dir)
+        answers = idx.ask_many(todo, top_k=top_k, mode=mode) if todo else []
+        answers = bad + answers
+        write_results(list(done.values()), answers, output, out_format)
+        failed = [a for a in answers if a.error]
+        _stderr().print(
+            f"answered {len(answers) - len(failed)} questions"
+            + (f", skipped {len(done)} already answered" if done else "")
+            + (f", {len(failed)} failed" if failed else ""),
+            highlight=False,
+        )
+        if failed:
+            raise typer.Exit(code=1)
+
+    _run(body)
+
+
+@app.command("eval")
+def eval_cmd(
+    questions: Path = typer.Argument(..., help="Questions with gold: {id, question, gold} or {id, question, docs, answers}."),
+    index: Optional[Path] = IndexOpt,
+    modes: str = typer.Option("dense,bm25,hybrid", "--modes", help="Comma-separated modes to score."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Score only the first N questions."),
+    as_json: bool = typer.Option(False, "--json", help="Print the scores as JSON."),
+    model: Optional[str] = ModelOpt,
+    cache_dir: Optional[Path] = CacheOpt,
+) -> None:
+    """Score a question file against an index, for every mode."""
+    _setup_logging(quiet=True)
+
+    def body():
+        from .evaluate import evaluate, format_report
+
+        idx = _open(index, model, cache_dir)
+        report = evaluate(idx, questions, modes=[m.strip() for m in modes.split(",") if m.strip()], limit=limit)
+        typer.echo(json.dumps(report, ensure_ascii=False, indent=2) if as_json else format_report(report))
+
+    _run(body)
+
+
+def main() -> None:  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

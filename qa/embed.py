@@ -1,0 +1,77 @@
+"""Turns questions and passages into unit vectors with a sentence-transformers model."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+
+from .types import Passage
+
+BATCH_SIZE = 16
+
+
+def passage_text(p: Passage) -> str:
+    """What the model sees of a passage: its document title and section heading give it context."""
+    return "\n".join(s for s in (p.title, p.section, p.text) if s)
+
+
+def text_key(model_name: str, text: str) -> str:
+    return hashlib.sha1(f"{model_name}\x00{text}".encode("utf-8")).hexdigest()
+
+
+class Embedder:
+    """A loaded model with its query/passage prefixes; loads lazily so opening an index is cheap."""
+
+    def __init__(self, model: str | None = None, cache_dir: Path | None = None, precision: str = "float32"):
+        from .model import DEFAULT_MODEL
+
+        self.name = model or DEFAULT_MODEL
+        self.cache_dir = cache_dir
+        self.precision = precision
+        self._model = None
+
+    @property
+    def model(self):
+        if self._model is None:
+            from .model import load_model
+
+            self._model = load_model(self.name, cache_dir=self.cache_dir, precision=self.precision)
+        return self._model
+
+    @property
+    def dim(self) -> int:
+        return int(self.model.get_sentence_embedding_dimension())
+
+    @property
+    def max_tokens(self) -> int:
+        return int(self.model.max_seq_length)
+
+    def _prefixes(self) -> tuple[str, str]:
+        from .model import model_prefixes
+
+        return model_prefixes(self.name)
+
+    def encode_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        prefix = self._prefixes()[1]
+        return self._encode([prefix + t for t in texts], progress)
+
+    def encode_queries(self, questions: list[str], progress: bool = False) -> np.ndarray:
+        prefix = self._prefixes()[0]
+        return self._encode([prefix + q for q in questions], progress)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.model.tokenizer(text, add_special_tokens=True)["input_ids"])
+
+    def _encode(self, texts: list[str], progress: bool) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vecs = self.model.encode(
+            texts,
+            batch_size=BATCH_SIZE,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=progress,
+        )
+        return np.ascontiguousarray(vecs, dtype=np.float32)

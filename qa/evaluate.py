@@ -1,0 +1,136 @@
+"""Scores an index on a question file with gold answers, for each ranking mode."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from .api import Index, check_question
+from .errors import QAError
+from .types import Answer
+
+_WS = re.compile(r"\s+")
+DEPTH = 10
+
+
+def load_questions(path: Path) -> list[dict]:
+    if not path.is_file():
+        raise QAError(f"no such question file: {path}")
+    out = []
+    for n, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), 1):
+        if line.strip():
+            try:
+                rec = json.loads(line)
+                rec["question"] = str(rec["question"])
+            except (ValueError, KeyError, TypeError) as e:
+                raise QAError(f"{path} line {n} is not a question record ({e})") from e
+            rec.setdefault("id", str(n))
+            out.append(rec)
+    if not out:
+        raise QAError(f"no questions in {path}")
+    return out
+
+
+def _squash(s: str) -> str:
+    return _WS.sub("", s)
+
+
+def _contains(text: str, answers: list[str]) -> bool:
+    t = _squash(text)
+    return any(_squash(a) and _squash(a) in t for a in answers)
+
+
+def _score_one(q: dict, a: Answer) -> dict:
+    """Per-question outcomes; keys present depend on the gold the question carries."""
+    answers = [str(x) for x in q.get("answers") or []]
+    r: dict = {"abstained": a.abstained}
+    if "gold" in q:
+        gold = set(q["gold"])
+        ranked = list(dict.fromkeys(h.passage.doc for h in a.hits))[:DEPTH]
+        r["answerable"] = bool(gold)
+        first = next((i for i, d in enumerate(ranked, 1) if d in gold), None)
+        for k in (1, 5, 10):
+            r[f"recall@{k}"] = float(first is not None and first <= k)
+        r["mrr@10"] = 1.0 / first if first else 0.0
+    else:
+        docs = set(q.get("docs") or [])
+        r["answerable"] = bool(answers)
+        good = [h for h in a.hits if (not docs or h.passage.doc in docs) and _contains(h.passage.text, answers)]
+        for k in (1, 5):
+            r[f"hit@{k}"] = float(any(h.rank <= k for h in good))
+    if answers and a.hits:
+        r["sentence_hit@1"] = float(_contains(a.hits[0].sentence.text, answers))
+    elif answers:
+        r["sentence_hit@1"] = 0.0
+    return r
+
+
+def _mean(rows: list[dict], key: str) -> float | None:
+    vals = [r[key] for r in rows if key in r and r.get("answerable")]
+    return round(sum(vals) / len(vals), 4) if vals else None
+
+
+def _summary(rows: list[dict]) -> dict:
+    keys = [k for k in ("recall@1", "recall@5", "recall@10", "mrr@10", "hit@1", "hit@5", "sentence_hit@1")
+            if any(k in r for r in rows)]
+    out = {k: _mean(rows, k) for k in keys}
+    answerable = [r for r in rows if r["answerable"]]
+    unanswerable = [r for r in rows if not r["answerable"]]
+    abstained = [r for r in rows if r["abstained"]]
+    right = [r for r in abstained if not r["answerable"]]
+    out["questions"] = len(rows)
+    out["answerable"] = len(answerable)
+    out["abstained_wrongly"] = len(abstained) - len(right)
+    out["abstained_rightly"] = len(right)
+    out["abstain_precision"] = round(len(right) / len(abstained), 4) if abstained else None
+    out["abstain_recall"] = round(len(right) / len(unanswerable), 4) if unanswerable else None
+    return out
+
+
+def evaluate(index: Index, path: Path, modes: list[str], limit: int | None = None, top_k: int = DEPTH) -> dict:
+    """Scores per mode, overall and per language; question embedding is shared by all modes."""
+    questions = load_questions(path)[:limit]
+    usable = []
+    for q in questions:
+        try:
+            q["question"] = check_question(q["question"])
+            usable.append(q)
+        except QAError:
+            continue
+    texts = [q["question"] for q in usable]
+    t0 = time.perf_counter()
+    vectors = index.embed_questions(texts)
+    embed_seconds = time.perf_counter() - t0
+    report: dict = {"questions": str(path), "count": len(usable), "index": str(index.folder), "modes": {}}
+    for mode in modes:
+        t1 = time.perf_counter()
+        answers = index.answer_vectors(texts, vectors, top_k=top_k, mode=mode, ids=[str(q["id"]) for q in usable])
+        seconds = time.perf_counter() - t1 + embed_seconds
+        rows = [_score_one(q, a) | {"lang": q.get("lang", "?")} for q, a in zip(usable, answers)]
+        by_lang = defaultdict(list)
+        for r in rows:
+            by_lang[r["lang"]].append(r)
+        report["modes"][mode] = {
+            "all": _summary(rows),
+            "by_language": {lang: _summary(rs) for lang, rs in sorted(by_lang.items())} if len(by_lang) > 1 else {},
+            "questions_per_second": round(len(rows) / seconds, 1) if seconds else None,
+        }
+    return report
+
+
+def format_report(report: dict) -> str:
+    """Markdown tables: one row per mode (and per language)."""
+    lines = [f"{report['count']} questions from {report['questions']} against {report['index']}", ""]
+    first = next(iter(report["modes"].values()))["all"]
+    metrics = [k for k in first if k not in ("questions", "answerable")]
+    lines.append("| mode | lang | " + " | ".join(metrics) + " | q/s |")
+    lines.append("|---" * (len(metrics) + 3) + "|")
+    for mode, m in report["modes"].items():
+        for lang, s in [("all", m["all"]), *m["by_language"].items()]:
+            cells = ["" if s.get(k) is None else f"{s[k]:g}" for k in metrics]
+            qps = m["questions_per_second"] if lang == "all" else ""
+            lines.append(f"| {mode} | {lang} | " + " | ".join(cells) + f" | {qps} |")
+    return "\n".join(lines)

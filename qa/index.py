@@ -1,0 +1,226 @@
+"""The index on disk: passages, vectors, FAISS and BM25 files and a manifest, published atomically.
+
+A folder holds generations (``gen-*/``) and a ``CURRENT`` file naming the live one. A build writes a
+new generation, then replaces ``CURRENT`` in one rename: a reader sees the old index or the new one,
+never a half-written one, and a killed build leaves the old one in place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import errno
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .errors import QAError
+from .lexical import LexicalIndex
+from .types import Passage, passage_from_dict, passage_to_dict
+
+FORMAT = 1
+CURRENT = "CURRENT"
+LOCK = ".lock"
+EXACT_LIMIT = 200_000  # above this many passages an approximate index answers faster
+INDEX_TYPES = ("auto", "flat", "hnsw")
+
+
+@dataclass
+class StoredIndex:
+    """An opened index: everything needed to answer questions, read from one generation."""
+
+    folder: Path
+    manifest: dict
+    passages: list[Passage]
+    vectors: np.ndarray
+    dense: object  # faiss.Index
+    lexical: LexicalIndex
+
+    def keys(self) -> list[str]:
+        gen = current_generation(self.folder)
+        path = gen / "keys.txt" if gen else None
+        return path.read_text(encoding="ascii").split() if path and path.is_file() else []
+
+    @property
+    def model_name(self) -> str:
+        return self.manifest["model"]["name"]
+
+    @property
+    def dim(self) -> int:
+        return int(self.manifest["model"]["dim"])
+
+
+def choose_index_type(n: int, requested: str = "auto") -> str:
+    if requested not in INDEX_TYPES:
+        raise QAError(f"unknown index type '{requested}': use one of {', '.join(INDEX_TYPES)}")
+    if requested != "auto":
+        return requested
+    return "flat" if n <= EXACT_LIMIT else "hnsw"
+
+
+def make_dense(vectors: np.ndarray, kind: str):
+    import faiss
+
+    dim = vectors.shape[1]
+    if kind == "hnsw":
+        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 80
+        index.hnsw.efSearch = 64
+    else:
+        index = faiss.IndexFlatIP(dim)
+    if len(vectors):
+        index.add(vectors)
+    return index
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@contextlib.contextmanager
+def write_lock(folder: Path) -> Iterator[None]:
+    """One writer per index folder; a second one fails at once instead of waiting."""
+    import fcntl
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / LOCK).open("a") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            if e.errno in (errno.EAGAIN, errno.EACCES):
+                raise QAError(f"another qa process is writing the index in {folder}; wait for it to finish") from e
+            raise
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def write_index(
+    folder: Path,
+    passages: list[Passage],
+    vectors: np.ndarray,
+    lexical: LexicalIndex,
+    meta: dict,
+    keys: list[str],
+    index_type: str = "auto",
+) -> Path:
+    """Write a new generation and make it current. Call under ``write_lock``."""
+    import faiss
+
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
+    gen = Path(tempfile.mkdtemp(prefix=f"gen-{stamp}-", dir=folder))
+    try:
+        kind = choose_index_type(len(passages), index_type)
+        with (gen / "passages.jsonl").open("w", encoding="utf-8") as f:
+            for p in passages:
+                f.write(json.dumps(passage_to_dict(p), ensure_ascii=False) + "\n")
+        np.save(gen / "vectors.npy", vectors.astype(np.float32, copy=False))
+        # Embedding-cache keys (model + passage text), so a rebuild re-embeds only what changed.
+        (gen / "keys.txt").write_text("".join(k + "\n" for k in keys), encoding="ascii")
+        faiss.write_index(make_dense(vectors, kind), str(gen / "dense.faiss"))
+        (gen / "lexical").mkdir()
+        lexical.save(gen / "lexical")
+        files = {
+            str(p.relative_to(gen)): {"size": p.stat().st_size, "sha256": _sha256(p)}
+            for p in sorted(gen.rglob("*")) if p.is_file()
+        }
+        manifest = {
+            "format": FORMAT,
+            "tool_version": __version__,
+            "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "passages": len(passages),
+            "index_type": kind,
+            **meta,
+            "files": files,
+        }
+        (gen / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+        _fsync_tree(gen)
+        tmp = folder / f"{CURRENT}.tmp"
+        tmp.write_text(gen.name + "\n", encoding="utf-8")
+        os.replace(tmp, folder / CURRENT)
+    except BaseException:
+        shutil.rmtree(gen, ignore_errors=True)
+        raise
+    _drop_old_generations(folder, keep=gen.name)
+    return gen
+
+
+def _fsync_tree(root: Path) -> None:
+    for p in root.rglob("*"):
+        if p.is_file():
+            with p.open("rb") as f:
+                os.fsync(f.fileno())
+
+
+def _drop_old_generations(folder: Path, keep: str) -> None:
+    for p in folder.glob("gen-*"):
+        if p.is_dir() and p.name != keep:
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def current_generation(folder: Path) -> Path | None:
+    pointer = folder / CURRENT
+    if not pointer.is_file():
+        return None
+    gen = folder / pointer.read_text(encoding="utf-8").strip()
+    return gen if gen.is_dir() else None
+
+
+def exists(folder: Path) -> bool:
+    return current_generation(folder) is not None
+
+
+def read_manifest(folder: Path) -> dict:
+    gen = current_generation(folder)
+    if gen is None:
+        raise QAError(f"no index in {folder}: build one with `qa index PATH --index {folder}`")
+    try:
+        return json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise QAError(f"the index in {folder} is damaged (unreadable manifest); rebuild it with `qa index`") from e
+
+
+def verify(folder: Path, manifest: dict, checksums: bool = False) -> None:
+    """Check every file the manifest lists is there with its recorded size (and checksum)."""
+    gen = current_generation(folder)
+    assert gen is not None
+    for name, info in manifest.get("files", {}).items():
+        path = gen / name
+        if not path.is_file() or path.stat().st_size != info["size"] or (checksums and _sha256(path) != info["sha256"]):
+            raise QAError(f"the index in {folder} is damaged ({name} was changed or truncated); rebuild it with `qa index`")
+
+
+def open_index(folder: Path, checksums: bool = False) -> StoredIndex:
+    import faiss
+
+    manifest = read_manifest(folder)
+    if manifest.get("format") != FORMAT:
+        raise QAError(f"the index in {folder} has format {manifest.get('format')}, this qa reads {FORMAT}; rebuild it")
+    verify(folder, manifest, checksums)
+    gen = current_generation(folder)
+    assert gen is not None
+    try:
+        with (gen / "passages.jsonl").open(encoding="utf-8") as f:
+            passages = [passage_from_dict(json.loads(line)) for line in f]
+        vectors = np.load(gen / "vectors.npy", mmap_mode="r")
+        dense = faiss.read_index(str(gen / "dense.faiss"))
+        lexical = LexicalIndex.load(gen / "lexical")
+    except Exception as e:  # any damage the size check missed ends here, as a user error
+        raise QAError(f"the index in {folder} is damaged ({type(e).__name__}); rebuild it with `qa index`") from e
+    if dense.ntotal != len(passages) or vectors.shape[0] != len(passages):
+        raise QAError(f"the index in {folder} is damaged (its parts disagree on the passage count); rebuild it")
+    return StoredIndex(folder, manifest, passages, vectors, dense, lexical)

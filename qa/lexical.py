@@ -1,0 +1,117 @@
+"""Word-level BM25: Chinese words by jieba (both scripts folded to Simplified), other languages by lower-cased words."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+_CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+_WORD = re.compile(r"[^\W_]+(?:[.'’][^\W_]+)*", re.UNICODE)
+_HAS_CJK = re.compile(r"[\u3400-\u9fff]")
+# Function words carry no evidence; left in, they let BM25 match any question to any passage.
+_STOP = frozenset(
+    "的 了 是 在 和 与 及 或 也 都 就 而 被 把 对 从 向 为 以 于 之 其 这 那 有 个 上 下 中 等 着 过 "
+    "哪 什么 哪些 哪个 哪家 哪位 哪种 多少 几 谁 吗 呢 吧 啊 怎么 怎样 如何 为什么 是否 "
+    "a an the of to in on at by for with from and or is are was were be been being what which who whom "
+    "whose how many much when where why did do does has have had it its this that these those as into "
+    "than then there their they he she his her we our you your i me my not no".split()
+)
+
+
+@lru_cache(maxsize=1)
+def _folder():
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+@lru_cache(maxsize=1)
+def _jieba():
+    import jieba
+
+    jieba.setLogLevel(60)
+    jieba.initialize()
+    return jieba
+
+
+def fold(text: str) -> str:
+    """One script for matching: Traditional Chinese becomes Simplified, everything lower-cased."""
+    if _HAS_CJK.search(text):
+        text = _folder().convert(text)
+    return text.lower()
+
+
+def tokenize(text: str) -> list[str]:
+    """Words of a text for BM25: jieba words for Chinese runs, regex words for the rest."""
+    text = fold(text)
+    out: list[str] = []
+    pos = 0
+    for m in _CJK_RUN.finditer(text):
+        out.extend(_WORD.findall(text[pos:m.start()]))
+        out.extend(w for w in _jieba().cut_for_search(m.group(), HMM=True) if w.strip())
+        pos = m.end()
+    out.extend(_WORD.findall(text[pos:]))
+    return [w for w in out if w not in _STOP]
+
+
+class LexicalIndex:
+    """BM25 over passages; keeps the vocabulary so a query's coverage of the corpus can be measured."""
+
+    def __init__(self, model, vocab: dict[str, int]):
+        self._model = model
+        self.vocab = vocab
+
+    @classmethod
+    def build(cls, texts: list[str]) -> "LexicalIndex":
+        import bm25s
+
+        tokens = [tokenize(t) for t in texts]
+        vocab: dict[str, int] = {}
+        ids = [[vocab.setdefault(w, len(vocab)) for w in toks] for toks in tokens]
+        model = bm25s.BM25(k1=1.2, b=0.75)
+        model.index(bm25s.tokenization.Tokenized(ids=ids, vocab=vocab), show_progress=False)
+        return cls(model, vocab)
+
+    def save(self, folder: Path) -> None:
+        self._model.save(str(folder), corpus=None)
+        import json
+
+        (folder / "vocab.index.json").write_text(json.dumps(self.vocab, ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: Path) -> "LexicalIndex":
+        import json
+
+        import bm25s
+
+        model = bm25s.BM25.load(str(folder), load_corpus=False)
+        vocab = json.loads((folder / "vocab.index.json").read_text(encoding="utf-8"))
+        return cls(model, vocab)
+
+    def query_ids(self, question: str) -> tuple[list[int], int]:
+        """Vocabulary ids of the question's words, and how many words it had in all."""
+        toks = tokenize(question)
+        return [self.vocab[w] for w in toks if w in self.vocab], len(toks)
+
+    def idf(self, word: str) -> float:
+        """BM25's inverse document frequency; a word the corpus lacks counts as the rarest."""
+        n = self._model.scores["num_docs"]
+        i = self.vocab.get(word)
+        indptr = self._model.scores["indptr"]
+        df = 0 if i is None or i + 1 >= len(indptr) else int(indptr[i + 1] - indptr[i])
+        return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+
+    def scores(self, question: str) -> np.ndarray:
+        ids, _ = self.query_ids(question)
+        n = self._model.scores["num_docs"]
+        if not ids:
+            return np.zeros(n, dtype=np.float32)
+        return np.asarray(self._model.get_scores(ids), dtype=np.float32)
+
+    def coverage(self, question: str) -> float:
+        """Share of the question's words that occur anywhere in the corpus (0 for English over Chinese)."""
+        ids, n = self.query_ids(question)
+        return len(ids) / n if n else 0.0
