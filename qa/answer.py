@@ -128,7 +128,7 @@ class Answerer:
                        coverage: float = 1.0) -> list[Sentence]:
         """For each passage, the sentence with the most evidence for the question: shared words, and
         when the question shares few words with the corpus (another language), the model's judgement."""
-        terms = list(dict.fromkeys(tokenize(question)))
+        terms = self.lexical.query_terms(question)[0]
         numeric = bool(_NUMERIC_Q.search(question))
         spans_per = [split_sentences(p.text) or [(0, len(p.text))] for p in passages]
         dense_n = DENSE_SENTENCE_PASSAGES if coverage < LEXICAL_SENTENCE_COVERAGE else 0
@@ -153,7 +153,7 @@ class Answerer:
 
     def should_abstain(self, question: str, best: Candidate) -> bool:
         p = self.passages[best.index]
-        terms = list(dict.fromkeys(tokenize(question)))
+        terms = self.lexical.query_terms(question)[0]
         match = match_share(self.lexical, terms, "\n".join((p.title, p.section, p.text)))
         r = self.rule
         if best.coverage < 0.3:  # BM25 cannot see this question (another language): dense alone decides

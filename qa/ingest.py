@@ -119,6 +119,14 @@ def _join_sep(a: str, b: str) -> str:
     return "" if _CJK.match(a[-1]) or _CJK.match(b[0]) else " "
 
 
+def _key_terms(text: str, n: int = 5) -> list[str]:
+    """The words that most set a document apart (TF-IDF), Chinese or not."""
+    import jieba.analyse
+
+    jieba.setLogLevel(60)
+    return jieba.analyse.extract_tags(text, topK=n)
+
+
 def split_passages(doc: Document) -> list[Passage]:
     """Paragraphs of a document in order, each with its title and section heading as context."""
     text = doc.text
@@ -161,6 +169,9 @@ def split_passages(doc: Document) -> list[Passage]:
     title = doc.title.strip()
     if not title and units and units[0][1]:
         title = " ".join(b.flat for b in units[0][0]).lstrip("# ")[:TITLE_MAX_CHARS]
+    if len(units) > 3:
+        # Passages say "the hospital" where questions name it: the document's key terms name it for them.
+        title = f"{title} ({' '.join(_key_terms(text))})".strip()
     line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
     page_offsets = [o for o, _ in doc.pages]
 

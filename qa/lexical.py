@@ -91,10 +91,33 @@ class LexicalIndex:
         vocab = json.loads((folder / "vocab.index.json").read_text(encoding="utf-8"))
         return cls(model, vocab)
 
-    def query_ids(self, question: str) -> tuple[list[int], int]:
-        """Vocabulary ids of the question's words, and how many words it had in all."""
-        toks = tokenize(question)
-        return [self.vocab[w] for w in toks if w in self.vocab], len(toks)
+    def query_terms(self, question: str) -> tuple[list[str], float]:
+        """Words to look up for a question, and the share of its words they stand for.
+
+        A question with no Chinese over a corpus with Chinese words is carried over word by word
+        through a dictionary, so an English question can still find Chinese passages."""
+        toks = list(dict.fromkeys(tokenize(question)))
+        known = [w for w in toks if w in self.vocab]
+        if toks and self.bridged(question):
+            from .bridge import english_words, translate
+
+            bridged, matched = translate(question, self.vocab)
+            total = len(english_words(question)) or 1
+            native = [w for w in known if not w.isalpha()]  # numbers, codes like MDT or no.2 match as written
+            return list(dict.fromkeys(native + bridged)), min(1.0, matched / total)
+        return known, (len(known) / len(toks) if toks else 0.0)
+
+    def bridged(self, question: str) -> bool:
+        """True when the question has no Chinese but the corpus is mostly Chinese."""
+        return not _HAS_CJK.search(question) and self._has_chinese()
+
+    def _has_chinese(self) -> bool:
+        if not hasattr(self, "_chinese"):
+            self._chinese = sum(1 for w in self.vocab if _HAS_CJK.match(w)) > len(self.vocab) // 4
+        return self._chinese
+
+    def query_ids(self, question: str) -> list[int]:
+        return [self.vocab[w] for w in self.query_terms(question)[0]]
 
     def idf(self, word: str) -> float:
         """BM25's inverse document frequency; a word the corpus lacks counts as the rarest."""
@@ -105,13 +128,12 @@ class LexicalIndex:
         return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
 
     def scores(self, question: str) -> np.ndarray:
-        ids, _ = self.query_ids(question)
+        ids = self.query_ids(question)
         n = self._model.scores["num_docs"]
         if not ids:
             return np.zeros(n, dtype=np.float32)
         return np.asarray(self._model.get_scores(ids), dtype=np.float32)
 
     def coverage(self, question: str) -> float:
-        """Share of the question's words that occur anywhere in the corpus (0 for English over Chinese)."""
-        ids, n = self.query_ids(question)
-        return len(ids) / n if n else 0.0
+        """Share of the question's words BM25 can look for (0 for English over Chinese without a bridge)."""
+        return self.query_terms(question)[1]

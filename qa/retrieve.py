@@ -29,6 +29,9 @@ class FusionWeights:
 
     lexical: float = 0.5
     min_coverage: float = 0.3  # below this, BM25 matched too little of the question to be trusted
+    bridged: float = 0.7  # BM25's weight when the question was carried over by the dictionary
+    method: str = "convex"  # or "rrf": reciprocal rank fusion
+    rrf_k: float = 60.0
 
 
 def _minmax(x: np.ndarray) -> np.ndarray:
@@ -36,6 +39,13 @@ def _minmax(x: np.ndarray) -> np.ndarray:
         return x
     lo, hi = float(x.min()), float(x.max())
     return (x - lo) / (hi - lo) if hi > lo else np.zeros_like(x)
+
+
+def _ranks(x: np.ndarray) -> np.ndarray:
+    """1-based rank of each score, best first."""
+    r = np.empty(len(x), dtype=np.float64)
+    r[np.argsort(-x, kind="stable")] = np.arange(1, len(x) + 1)
+    return r
 
 
 class Retriever:
@@ -68,8 +78,13 @@ class Retriever:
             fused = dense_scores
         elif mode == "bm25":
             fused = lexical_scores
+        elif self.weights.method == "rrf":
+            w = self._trust(coverage)
+            k = self.weights.rrf_k
+            fused = 1.0 / (k + _ranks(dense_scores)) + w / (k + _ranks(lexical_scores))
         else:
-            w = self.weights.lexical * self._trust(coverage)
+            base = self.weights.bridged if lex.bridged(question) else self.weights.lexical
+            w = base * self._trust(coverage)
             fused = (1 - w) * _minmax(dense_scores) + w * _minmax(lexical_scores)
         order = np.argsort(-fused, kind="stable")[:top_k]
         return [
