@@ -55,7 +55,10 @@ class Index:
         self.stored = stored
         self.embedder = embedder
         self.retriever = Retriever(stored, FusionWeights())
-        self.answerer = Answerer(stored.passages, stored.vectors, stored.lexical, embedder, AbstainRule())
+        from .model import DEFAULT_MODEL
+
+        rule = AbstainRule(use_dense=stored.model_name == DEFAULT_MODEL)
+        self.answerer = Answerer(stored.passages, stored.vectors, stored.lexical, embedder, rule)
 
     @property
     def passages(self) -> list[Passage]:

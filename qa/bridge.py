@@ -71,10 +71,16 @@ def english_words(question: str) -> list[str]:
 def translate(question: str, known: set[str] | dict) -> tuple[list[str], int]:
     """Chinese words (limited to ``known``, the corpus vocabulary) for an English question, and how
     many of the question's content words found one."""
+    groups = translate_groups(question, known)
+    found = [c for _, cands in groups for c in cands]
+    return list(dict.fromkeys(found)), sum(n for n, _ in groups)
+
+
+def translate_groups(question: str, known: set[str] | dict) -> list[tuple[int, list[str]]]:
+    """For each English word or phrase that has a translation: (words it covers, Chinese candidates)."""
     table = english_to_chinese()
     words = english_words(question)
-    found: list[str] = []
-    matched = 0
+    groups: list[tuple[int, list[str]]] = []
     i = 0
     while i < len(words):
         hit = None
@@ -91,9 +97,8 @@ def translate(question: str, known: set[str] | dict) -> tuple[list[str], int]:
             if hit:
                 break
         if hit:
-            matched += hit[0]
-            found.extend(hit[1])
+            groups.append(hit)
             i += hit[0]
         else:
             i += 1
-    return list(dict.fromkeys(found)), matched
+    return groups
