@@ -91,17 +91,24 @@ def _sha256(path: Path) -> str:
 
 @contextlib.contextmanager
 def write_lock(folder: Path) -> Iterator[None]:
-    """One writer per index folder; a second one fails at once instead of waiting."""
+    """One writer per index folder; a second one fails at once instead of waiting.
+
+    The lock is an flock on ``.lock``: the kernel drops it when the holder exits, however it dies.
+    """
     import fcntl
 
-    folder.mkdir(parents=True, exist_ok=True)
-    with (folder / LOCK).open("a") as f:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        f = (folder / LOCK).open("a")
+    except OSError as e:
+        raise QAError(f"cannot write an index in {folder}: {e.strerror or e}") from e
+    with f:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as e:
             if e.errno in (errno.EAGAIN, errno.EACCES):
                 raise QAError(f"another qa process is writing the index in {folder}; wait for it to finish") from e
-            raise
+            raise QAError(f"cannot lock the index in {folder}: {e.strerror or e}") from e
         try:
             yield
         finally:
@@ -120,9 +127,12 @@ def write_index(
     """Write a new generation and make it current. Call under ``write_lock``."""
     import faiss
 
-    folder.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
-    gen = Path(tempfile.mkdtemp(prefix=f"gen-{stamp}-", dir=folder))
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        gen = Path(tempfile.mkdtemp(prefix=f"gen-{stamp}-", dir=folder))
+    except OSError as e:
+        raise QAError(f"cannot write an index in {folder}: {e.strerror or e}") from e
     try:
         kind = choose_index_type(len(passages), index_type)
         with (gen / "passages.jsonl").open("w", encoding="utf-8") as f:
@@ -150,10 +160,22 @@ def write_index(
         (gen / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
         _fsync_tree(gen)
         tmp = folder / f"{CURRENT}.tmp"
-        tmp.write_text(gen.name + "\n", encoding="utf-8")
+        with tmp.open("w", encoding="utf-8") as f:
+            f.write(gen.name + "\n")
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, folder / CURRENT)
-    except BaseException:
+        # the rename itself is durable only once the folder is synced
+        dir_fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except BaseException as e:
         shutil.rmtree(gen, ignore_errors=True)
+        if isinstance(e, OSError):
+            raise QAError(f"could not write the index in {folder} ({e.strerror or e}); "
+                          "the previous index, if any, is unchanged") from e
         raise
     _drop_old_generations(folder, keep=gen.name)
     return gen
@@ -184,43 +206,77 @@ def exists(folder: Path) -> bool:
     return current_generation(folder) is not None
 
 
-def read_manifest(folder: Path) -> dict:
-    gen = current_generation(folder)
+def read_manifest(folder: Path, gen: Path | None = None) -> dict:
+    """The manifest of the current generation (or of ``gen``); QAError if there is none or it is damaged."""
+    gen = gen or current_generation(folder)
     if gen is None:
+        if (folder / CURRENT).is_file():
+            raise QAError(f"the index in {folder} is damaged (CURRENT names a missing generation); "
+                          f"rebuild it with `qa index PATH --index {folder}`")
         raise QAError(f"no index in {folder}: build one with `qa index PATH --index {folder}`")
     try:
-        return json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+        manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
         raise QAError(f"the index in {folder} is damaged (unreadable manifest); rebuild it with `qa index`") from e
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
+        raise QAError(f"the index in {folder} is damaged (manifest lists no files); rebuild it with `qa index`")
+    return manifest
 
 
-def verify(folder: Path, manifest: dict, checksums: bool = False) -> None:
+_REQUIRED = ("passages.jsonl", "vectors.npy", "dense.faiss")
+
+
+def verify(folder: Path, manifest: dict, checksums: bool = False, gen: Path | None = None) -> None:
     """Check every file the manifest lists is there with its recorded size (and checksum)."""
-    gen = current_generation(folder)
-    assert gen is not None
-    for name, info in manifest.get("files", {}).items():
+    gen = gen or current_generation(folder)
+    if gen is None:
+        raise QAError(f"no index in {folder}: build one with `qa index PATH --index {folder}`")
+    files = manifest.get("files", {})
+    for name in _REQUIRED:
+        if name not in files:
+            raise QAError(f"the index in {folder} is damaged (manifest does not list {name}); rebuild it with `qa index`")
+    for name, info in files.items():
         path = gen / name
-        if not path.is_file() or path.stat().st_size != info["size"] or (checksums and _sha256(path) != info["sha256"]):
+        try:
+            size, digest = int(info["size"]), info["sha256"]
+            ok = path.is_file() and path.stat().st_size == size and (not checksums or _sha256(path) == digest)
+        except (OSError, KeyError, TypeError, ValueError):
+            ok = False
+        if not ok:
             raise QAError(f"the index in {folder} is damaged ({name} was changed or truncated); rebuild it with `qa index`")
 
 
 def open_index(folder: Path, checksums: bool = False) -> StoredIndex:
+    """Open the current generation; sizes are checked always, sha256 sums when ``checksums``.
+
+    A writer may publish a new generation and drop this one while it is being read: then the
+    new current one is opened instead.
+    """
     import faiss
 
-    manifest = read_manifest(folder)
-    if manifest.get("format") != FORMAT:
-        raise QAError(f"the index in {folder} has format {manifest.get('format')}, this qa reads {FORMAT}; rebuild it")
-    verify(folder, manifest, checksums)
-    gen = current_generation(folder)
-    assert gen is not None
-    try:
-        with (gen / "passages.jsonl").open(encoding="utf-8") as f:
-            passages = [passage_from_dict(json.loads(line)) for line in f]
-        vectors = np.load(gen / "vectors.npy", mmap_mode="r")
-        dense = faiss.read_index(str(gen / "dense.faiss"))
-        lexical = LexicalIndex.load(gen / "lexical")
-    except Exception as e:  # any damage the size check missed ends here, as a user error
-        raise QAError(f"the index in {folder} is damaged ({type(e).__name__}); rebuild it with `qa index`") from e
-    if dense.ntotal != len(passages) or vectors.shape[0] != len(passages):
-        raise QAError(f"the index in {folder} is damaged (its parts disagree on the passage count); rebuild it")
-    return StoredIndex(folder, manifest, passages, vectors, dense, lexical)
+    for attempt in range(3):
+        gen = current_generation(folder)
+        try:
+            manifest = read_manifest(folder, gen)
+            assert gen is not None
+            if manifest.get("format") != FORMAT:
+                raise QAError(f"the index in {folder} has format {manifest.get('format')}, "
+                              f"this qa reads {FORMAT}; rebuild it")
+            verify(folder, manifest, checksums, gen)
+            try:
+                with (gen / "passages.jsonl").open(encoding="utf-8") as f:
+                    passages = [passage_from_dict(json.loads(line)) for line in f]
+                vectors = np.load(gen / "vectors.npy", mmap_mode="r")
+                dense = faiss.read_index(str(gen / "dense.faiss"))
+                lexical = LexicalIndex.load(gen / "lexical")
+            except Exception as e:  # any damage the size check missed ends here, as a user error
+                raise QAError(f"the index in {folder} is damaged ({type(e).__name__}); "
+                              "rebuild it with `qa index`") from e
+            if dense.ntotal != len(passages) or vectors.shape[0] != len(passages):
+                raise QAError(f"the index in {folder} is damaged (its parts disagree on the passage count); "
+                              "rebuild it")
+            return StoredIndex(folder, manifest, passages, vectors, dense, lexical)
+        except QAError:
+            if attempt == 2 or gen is None or current_generation(folder) == gen:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
