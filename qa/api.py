@@ -168,7 +168,6 @@ class Index:
             raise QAError(f"unknown mode '{mode}': use one of {', '.join(MODES)}")
         if top_k < 1:
             raise QAError("--top-k must be at least 1")
-        self._check_model()
         items = [(q if isinstance(q, tuple) else (str(i + 1), q)) for i, q in enumerate(questions)]
         answers: list[Answer] = []
         for s in range(0, len(items), batch_size):
@@ -183,6 +182,9 @@ class Index:
                 good.append((j, self._fit(check_question(q))))
             except QAError as e:
                 out[j] = Answer(question=q or "", id=qid, error=str(e))
+        if not good:
+            return [a for a in out if a is not None]
+        self._check_model()
         qs = [q for _, q in good]
         answers = self.answer_vectors(qs, self.embed_questions(qs), top_k, mode, abstain,
                                       ids=[items[j][0] for j, _ in good])

@@ -30,12 +30,18 @@ def _stderr():
     return Console(stderr=True)
 
 
-def _setup_logging(quiet: bool = False) -> None:
-    from rich.logging import RichHandler
+class _OneLine(logging.Formatter):
+    """Messages as single lines on stderr: 'warning: ...' for problems, bare text for progress."""
 
-    handler = RichHandler(console=_stderr(), show_time=False, show_path=False, markup=False)
-    logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="%(message)s",
-                        handlers=[handler], force=True)
+    def format(self, record: logging.LogRecord) -> str:
+        msg = " ".join(record.getMessage().split())
+        return msg if record.levelno < logging.WARNING else f"{record.levelname.lower()}: {msg}"
+
+
+def _setup_logging(quiet: bool = False) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_OneLine())
+    logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, handlers=[handler], force=True)
     for noisy in ("sentence_transformers", "transformers", "jieba", "faiss", "httpx", "huggingface_hub", "bm25s"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
 

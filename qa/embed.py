@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,23 @@ def text_key(model_name: str, text: str) -> str:
     return hashlib.sha1(f"{model_name}\x00{text}".encode("utf-8")).hexdigest()
 
 
+@lru_cache(maxsize=4)
+def _loaded(name: str, cache_dir: Path | None, precision: str):
+    """One loaded copy of a model per process, however many indexes use it."""
+    import os
+
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")  # no weight-loading bars on stderr
+    from .model import load_model
+
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+    except ImportError:  # pragma: no cover
+        pass
+    return load_model(name, cache_dir=cache_dir, precision=precision)
+
+
 class Embedder:
     """A loaded model with its query/passage prefixes; loads lazily so opening an index is cheap."""
 
@@ -35,14 +53,14 @@ class Embedder:
     @property
     def model(self):
         if self._model is None:
-            from .model import load_model
-
-            self._model = load_model(self.name, cache_dir=self.cache_dir, precision=self.precision)
+            self._model = _loaded(self.name, self.cache_dir, self.precision)
         return self._model
 
     @property
     def dim(self) -> int:
-        return int(self.model.get_sentence_embedding_dimension())
+        m = self.model
+        get = getattr(m, "get_embedding_dimension", None) or m.get_sentence_embedding_dimension
+        return int(get())
 
     @property
     def max_tokens(self) -> int:
