@@ -155,7 +155,8 @@ def _clustered(n: int, dim: int, seed: int) -> np.ndarray:
 
 
 def test_hnsw_recall_against_exact():
-    x = _clustered(20_100, 384, seed=7)
+    # 128 dimensions rather than the model's 384 keep the graph build a few seconds; same parameters.
+    x = _clustered(20_100, 128, seed=7)
     base, queries = x[:20_000], np.ascontiguousarray(x[20_000:])
     flat = store.make_dense(base, "flat")
     hnsw = store.make_dense(base, "hnsw")
