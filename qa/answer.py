@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .lexical import LexicalIndex, fold, tokenize
+from .lexical import LexicalIndex, fold
 from .retrieve import Candidate
 from .types import Answer, Hit, Passage, Sentence
 

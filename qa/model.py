@@ -312,7 +312,8 @@ def load_model(
             model = SentenceTransformer(folder, device=device, local_files_only=True)
         except (OSError, ValueError) as e:
             raise QAError(f"could not load model from folder {folder}: {_one_line(e)}") from e
-    elif name_or_path.startswith(("/", ".", "~")) or name_or_path.count("/") > 1 or os.sep != "/" and os.sep in name_or_path:
+    elif name_or_path.startswith(("/", ".", "~")) or name_or_path.count("/") > 1 or "\\" in name_or_path:
+        # Hub ids are "name" or "owner/name"; anything else was meant as a folder.
         raise QAError(f"model folder {name_or_path} does not exist")
     else:
         model = _load_hub_model(name_or_path, device)
@@ -328,14 +329,37 @@ def _load_hub_model(name: str, device: str) -> SentenceTransformer:
 
     try:
         return SentenceTransformer(name, device=device, local_files_only=True)
-    except Exception:
-        pass
+    except Exception as e:
+        cached_error = e
+    # Without this probe an offline machine spends over a minute in the hub client's retries.
+    if not _hub_reachable():
+        raise QAError(
+            f"model {name!r} is not a local folder and could not be loaded from the hub cache "
+            f"(the hub is unreachable): {_one_line(cached_error)}"
+        ) from cached_error
     try:
         return SentenceTransformer(name, device=device)
     except Exception as e:
-        raise QAError(
-            f"model {name!r} is not a local folder and could not be loaded from the hub or its cache: {_one_line(e)}"
-        ) from e
+        raise QAError(f"model {name!r} is not a local folder and could not be loaded from the hub: {_one_line(e)}") from e
+
+
+def _hub_reachable(timeout: float = 3.0) -> bool:
+    import socket
+    import urllib.parse
+    import urllib.request
+
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        return False
+    if "https" in urllib.request.getproxies():
+        return True  # only the proxy knows; let the hub client try
+    url = urllib.parse.urlsplit(constants.ENDPOINT)
+    try:
+        socket.create_connection((url.hostname or "", url.port or 443), timeout=timeout).close()
+    except OSError:
+        return False
+    return True
 
 
 def _one_line(e: BaseException) -> str:
