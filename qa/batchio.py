@@ -20,7 +20,11 @@ CSV_FIELDS = ["id", "question", "abstained", "error", "rank", "score", "doc", "p
 def read_questions(source: str) -> tuple[list[tuple[str, str]], list[Answer]]:
     """(id, question) pairs, plus error entries for lines that hold no usable question."""
     if source == "-":
-        text, kind = sys.stdin.read(), None
+        raw = getattr(sys.stdin, "buffer", None)
+        try:
+            text, kind = (raw.read().decode("utf-8-sig") if raw is not None else sys.stdin.read()), None
+        except UnicodeDecodeError as e:
+            raise QAError("the questions on standard input are not UTF-8 text") from e
     else:
         path = Path(source)
         if not path.is_file():
@@ -29,11 +33,16 @@ def read_questions(source: str) -> tuple[list[tuple[str, str]], list[Answer]]:
             text = path.read_bytes().decode("utf-8-sig")
         except UnicodeDecodeError as e:
             raise QAError(f"{source} is not UTF-8 text") from e
+        except OSError as e:
+            raise QAError(f"cannot read {source}: {e.strerror or e}") from e
         kind = path.suffix.lower().lstrip(".")
     if kind not in ("txt", "jsonl", "csv"):
         first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
         kind = "jsonl" if first.startswith("{") else "txt"
-    items, bad = {"txt": _txt, "jsonl": _jsonl, "csv": _csv}[kind](text)
+    try:
+        items, bad = {"txt": _txt, "jsonl": _jsonl, "csv": _csv}[kind](text)
+    except csv.Error as e:
+        raise QAError(f"{source} is not a readable CSV file ({e})") from e
     if not items and not bad:
         raise QAError(f"no questions in {source}")
     return items, bad
@@ -79,8 +88,12 @@ def answered_ids(output: Path) -> dict[str, dict]:
     """Results already in a jsonl output file, by question id (for --resume)."""
     if not output.is_file():
         return {}
+    try:
+        text = output.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise QAError(f"cannot resume from {output}: it is not a readable results file ({e})") from e
     done = {}
-    for line in output.read_text(encoding="utf-8").splitlines():
+    for line in text.splitlines():
         try:
             rec = json.loads(line)
         except ValueError:
@@ -98,14 +111,19 @@ def write_results(previous: list[dict], answers: list[Answer], output: Path | No
         sys.stdout.write(text)
         sys.stdout.flush()
         return
-    output.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", dir=output.parent)
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", dir=output.parent)
+    except OSError as e:
+        raise QAError(f"cannot write results to {output}: {e.strerror or e}") from e
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             f.write(text)
         os.replace(tmp, output)
-    except BaseException:
+    except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError):
+            raise QAError(f"cannot write results to {output}: {e.strerror or e}") from e
         raise
 
 

@@ -3,7 +3,6 @@ and property tests of decoding, reading and paragraph offsets."""
 
 from __future__ import annotations
 
-import codecs
 import json
 import os
 import re
@@ -571,3 +570,28 @@ def test_split_passages_source_offsets_on_paragraphs(text):
 @given(paragraphs())
 def test_split_passages_span_is_the_passage_text(text):
     check_offsets(Document("d", text))
+
+
+# -- question files and result files --------------------------------------------------------------
+
+def test_question_file_problems_are_user_errors(tmp_path):
+    from qa.batchio import answered_ids, read_questions, write_results
+
+    gbk = tmp_path / "q.txt"
+    gbk.write_bytes("问题一\n问题二\n".encode("gbk"))
+    with pytest.raises(QAError, match="is not UTF-8 text"):
+        read_questions(str(gbk))
+    wide = tmp_path / "q.csv"
+    wide.write_text("question\n" + "x" * 200_000 + "\n", encoding="utf-8")
+    with pytest.raises(QAError, match="is not a readable CSV file"):
+        read_questions(str(wide))
+    with pytest.raises(QAError, match="no such question file"):
+        read_questions(str(tmp_path))
+    binary = tmp_path / "out.jsonl"
+    binary.write_bytes(b"\xff\xfe\x00\x01")
+    with pytest.raises(QAError, match="cannot resume from"):
+        answered_ids(binary)
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    with pytest.raises(QAError, match="cannot write results to"):
+        write_results([], [], tmp_path / "file" / "out.jsonl", "jsonl")
+    assert not list(tmp_path.glob("file*/.out*"))
