@@ -14,6 +14,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -110,9 +111,18 @@ def test_cli_index_into_a_file_fails_cleanly(tmp_path):
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory) -> Path:
+    from test_readers import make_docx, make_pdf
+
     folder = tmp_path_factory.mktemp("corpus")
     text = SEED.read_text(encoding="utf-8")
     (folder / "seed.txt").write_text(text[:1500], encoding="utf-8")
+    (folder / "gbk.md").write_bytes("# 河流\n\n第二段讲河流，流向大海，一路经过很多城市。\n".encode("gbk"))
+    (folder / "page.html").write_text(
+        "<html><body><nav>首页 新闻 联系我们</nav><article><h1>春天</h1><p>春天的天气很暖和，常常下雨。</p>"
+        "</article><footer>版权所有</footer></body></html>", encoding="utf-8")
+    (folder / "book.pdf").write_bytes(make_pdf([["The orchard has apple trees, pear trees and plums."], [],
+                                                ["Rivers flow to the sea, carrying the rain."]]))
+    (folder / "note.docx").write_bytes(make_docx(lambda d: d.add_paragraph("会议记录：下周一开会，讨论预算。")))
     return folder
 
 
@@ -177,9 +187,19 @@ def test_cli_index_skips_bad_files_with_warnings_and_a_summary(built):
                    "not a readable PDF", "not a readable .docx file", "line 1 is not a"):
         assert reason in err
     manifest = store.read_manifest(folder)
-    assert re.search(rf"indexed {manifest['passages']} passages from 1 files into .* skipped 7 \(see warnings above\)",
+    assert re.search(rf"indexed {manifest['passages']} passages from 5 files into .* skipped 7 \(see warnings above\)",
                      err)
     assert len(manifest["skipped"]) == 7
+    assert sorted(src["name"] for src in manifest["sources"]) == ["book.pdf", "gbk.md", "note.docx", "page.html",
+                                                                  "seed.txt"]
+    by_doc: dict[str, list] = {}
+    for p in store.open_index(folder).passages:
+        by_doc.setdefault(p.doc, []).append(p)
+    assert [(p.page, p.text) for p in by_doc["book.pdf"]] == [
+        (1, "The orchard has apple trees, pear trees and plums."), (3, "Rivers flow to the sea, carrying the rain.")]
+    assert [p.text for p in by_doc["page.html"]] == ["春天的天气很暖和，常常下雨。"]
+    assert [p.text for p in by_doc["gbk.md"]] == ["第二段讲河流，流向大海，一路经过很多城市。"]
+    assert [p.text for p in by_doc["note.docx"]] == ["会议记录：下周一开会，讨论预算。"]
 
 
 def test_base_index_answers(before):
@@ -294,6 +314,40 @@ def test_killed_build_leaves_a_working_index(point, killed, base, before, embedd
                           {k: stored.manifest[k] for k in ("model", "sources")}, stored.keys())
     assert len(list(folder.glob("gen-*"))) == 1
     assert len(store.open_index(folder).passages) == count
+
+
+def test_reader_retries_when_a_writer_replaces_the_generation_it_is_reading(copy, monkeypatch):
+    stored = store.open_index(copy)
+    first = generation(copy)
+    real_verify = store.verify
+    calls = []
+
+    def verify_while_a_writer_publishes(folder, manifest, checksums=False, gen=None):
+        if not calls:  # a writer publishes a new generation and drops the one being opened
+            with store.write_lock(copy):
+                store.write_index(copy, stored.passages, stored.vectors, stored.lexical,
+                                  {k: stored.manifest[k] for k in ("model", "sources")}, stored.keys())
+        calls.append(gen)
+        return real_verify(folder, manifest, checksums, gen)
+
+    monkeypatch.setattr(store, "verify", verify_while_a_writer_publishes)
+    reopened = store.open_index(copy)
+    assert calls[0] == first and calls[1] == generation(copy) != first and not first.exists()
+    assert len(reopened.passages) == len(stored.passages)
+
+
+def test_a_damaged_index_is_rebuilt_from_scratch(copy):
+    from qa.api import _reusable_vectors
+
+    stored = store.open_index(copy)
+    path = generation(copy) / "vectors.npy"
+    path.write_bytes(path.read_bytes()[:-10])
+    assert _reusable_vectors(copy, stored.model_name) == {}  # nothing reused from a damaged index
+    with store.write_lock(copy):
+        store.write_index(copy, stored.passages, np.array(stored.vectors), stored.lexical,
+                          {k: stored.manifest[k] for k in ("model", "sources")}, stored.keys())
+    assert len(store.open_index(copy, checksums=True).passages) == len(stored.passages)
+    assert len(list(copy.glob("gen-*"))) == 1
 
 
 # -- two writers ----------------------------------------------------------------------------------
