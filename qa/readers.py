@@ -359,8 +359,10 @@ _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([-\w:.]+)""", r
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
 _SPACES = re.compile(r"[ \t\n\r\f\v]+")
 # Labels browsers read as a wider encoding than their name says.
+# A <meta> readable as ASCII means the page is not UTF-16, whatever it says.
 _WIDER = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "big5": "cp950", "iso-8859-1": "cp1252",
-          "latin1": "cp1252", "us-ascii": "cp1252", "ascii": "cp1252"}
+          "latin1": "cp1252", "us-ascii": "cp1252", "ascii": "cp1252", "utf-16": "utf-8", "utf-16le": "utf-8",
+          "utf-16be": "utf-8"}
 
 
 def _html_source(data: bytes) -> str:
@@ -372,7 +374,7 @@ def _html_source(data: bytes) -> str:
             try:
                 enc = codecs.lookup(_WIDER.get(label, label)).name
                 return _checked(data.decode(enc))
-            except (LookupError, UnicodeDecodeError):
+            except (LookupError, UnicodeDecodeError, Unreadable):
                 pass  # a wrong declaration: detect instead
     return decode(data)
 

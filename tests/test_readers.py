@@ -254,6 +254,8 @@ def test_html_declared_charset_and_wrong_declaration():
     # declared UTF-8 but saved as GBK: the declaration does not fit, so the bytes are detected
     wrong = read_html(body.format("utf-8").encode("gbk"), "b.html")[0]
     assert wrong.text == gbk.text
+    utf16 = read_html(body.format("utf-16").encode("utf-8"), "d.html")[0]  # impossible: read as UTF-8
+    assert utf16.text == gbk.text
     xml = read_html(b"<?xml version='1.0' encoding='utf-8'?><html><body><p>XHTML text.</p></body></html>", "c.xhtml")
     assert xml[0].text == "XHTML text."
 
