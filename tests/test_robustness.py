@@ -35,7 +35,6 @@ FAST = settings(max_examples=60, deadline=None, derandomize=True, suppress_healt
 def cli_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    env.setdefault("QA_CACHE_DIR", str(Path.home() / ".cache" / "qa"))
     env.update(COLUMNS="400", NO_COLOR="1", TERM="dumb", PYTHONUNBUFFERED="1")
     return env
 
