@@ -144,7 +144,8 @@ class Answerer:
         terms = self.lexical.query_terms(question)[0]
         numeric = bool(_NUMERIC_Q.search(question))
         spans_per = [split_sentences(p.text) or [(0, len(p.text))] for p in passages]
-        dense_n = DENSE_SENTENCE_PASSAGES if coverage < LEXICAL_SENTENCE_COVERAGE else 0
+        words_suffice = coverage >= LEXICAL_SENTENCE_COVERAGE and not self.lexical.bridged(question)
+        dense_n = 0 if words_suffice else DENSE_SENTENCE_PASSAGES
         texts = [p.text[a:b] for p, spans in zip(passages[:dense_n], spans_per) for a, b in spans]
         dense = self.embedder.encode_passages(texts) @ qvec if texts else np.zeros(0)
         out, k = [], 0

@@ -98,8 +98,11 @@ class Index:
             todo = [i for i, k in enumerate(keys) if k not in cached]
             log.info("%d passages from %d documents; %d to embed, %d reused",
                      len(passages), len(report.documents), len(todo), len(passages) - len(todo))
-            fresh = embedder.encode_passages([texts[i] for i in todo], progress=progress)
-            dim = fresh.shape[1] if len(todo) else len(next(iter(cached.values())))
+            if todo:
+                fresh = embedder.encode_passages([texts[i] for i in todo], progress=progress)
+                dim = fresh.shape[1]
+            else:  # nothing changed: no need to even load the model
+                dim = len(next(iter(cached.values())))
             vectors = np.empty((len(passages), dim), dtype=np.float32)
             for j, i in enumerate(todo):
                 vectors[i] = fresh[j]

@@ -76,7 +76,8 @@ def _open(index: Optional[Path], model: Optional[str], cache_dir: Optional[Path]
 
 @app.command("index")
 def index_cmd(
-    paths: list[Path] = typer.Argument(..., help="Files or folders: .txt, .md, .jsonl ({id, title, text} a line)."),
+    paths: list[Path] = typer.Argument(..., help="Files or folders: .txt, .md, .jsonl ({id, title, text} a line), "
+                               ".html, .pdf, .docx."),
     index: Optional[Path] = IndexOpt,
     model: Optional[str] = ModelOpt,
     index_type: str = typer.Option("auto", "--index-type", help="auto, flat (exact) or hnsw (approximate)."),

@@ -20,7 +20,11 @@ def load_questions(path: Path) -> list[dict]:
     if not path.is_file():
         raise QAError(f"no such question file: {path}")
     out = []
-    for n, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), 1):
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise QAError(f"{path} is not UTF-8 text") from e
+    for n, line in enumerate(text.splitlines(), 1):
         if line.strip():
             try:
                 rec = json.loads(line)

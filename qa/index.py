@@ -45,11 +45,11 @@ class StoredIndex:
     vectors: np.ndarray
     dense: object  # faiss.Index
     lexical: LexicalIndex
+    generation: Path
 
     def keys(self) -> list[str]:
-        gen = current_generation(self.folder)
-        path = gen / "keys.txt" if gen else None
-        return path.read_text(encoding="ascii").split() if path and path.is_file() else []
+        path = self.generation / "keys.txt"
+        return path.read_text(encoding="ascii").split() if path.is_file() else []
 
     @property
     def model_name(self) -> str:
@@ -289,7 +289,7 @@ def open_index(folder: Path, checksums: bool = False) -> StoredIndex:
             if dense.ntotal != len(passages) or vectors.shape[0] != len(passages):
                 raise QAError(f"the index in {folder} is damaged (its parts disagree on the passage count); "
                               "rebuild it")
-            return StoredIndex(folder, manifest, passages, vectors, dense, lexical)
+            return StoredIndex(folder, manifest, passages, vectors, dense, lexical, gen)
         except QAError:
             if attempt == 2 or gen is None or current_generation(folder) == gen:
                 raise

@@ -10,7 +10,7 @@ from .readers import Document
 from .types import Passage
 
 _BLANK = re.compile(r"\n[ \t\u3000\xa0]*\n[\s\u3000]*")
-_TERMINAL = "。！？!?；;…"
+_TERMINAL = "。！？!?；;…."
 _CLOSERS = "”’\"'）)】」』》〉]"
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _BOILERPLATE = re.compile(
@@ -161,7 +161,8 @@ def split_passages(doc: Document) -> list[Passage]:
     units: list[tuple[list[_Block], bool]] = []  # (blocks, is_heading_run)
     for b in merged:
         h = _is_heading(b)
-        if units and h and units[-1][1]:
+        # A run never spans a dropped block, so its offsets cover only its own text.
+        if units and h and units[-1][1] and b.start not in after_gap:
             units[-1][0].append(b)
         else:
             units.append(([b], h))

@@ -613,9 +613,6 @@ def test_split_passages_source_offsets_on_paragraphs(text):
         check_source_offsets(doc, p)
 
 
-@pytest.mark.xfail(strict=True, reason="split_passages: a run of headings spans the blocks dropped between them "
-                                       "(a repeated page header, boilerplate, a separator), so the span holds "
-                                       "text the passage does not")
 @FAST
 @example("株洲\n\n株洲\n\n株洲株洲")
 @example("Title\n\n© 2020\n\nHeading two\n\nBody text here")
