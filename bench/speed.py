@@ -229,7 +229,7 @@ def load_questions(path: Path, n: int, skip: int = 0) -> list[str]:
     return out
 
 
-def bench_questions(folder: Path, questions_file: Path, cache_dir: Path | None, quick: bool) -> dict:
+def bench_questions(folder: Path, questions_file: Path, cache_dir: Path | None) -> dict:
     from qa.api import Index
 
     idx = Index.open(folder, cache_dir=cache_dir)
@@ -598,7 +598,7 @@ def main(argv: list[str] | None = None) -> int:
             Index.build([cmrc_corpus], cmrc_index, cache_dir=cache_dir)
         if "ask" in parts:
             log("[ask] warm questions")
-            res["questions"] = bench_questions(cmrc_index, cmrc_questions, cache_dir, args.quick)
+            res["questions"] = bench_questions(cmrc_index, cmrc_questions, cache_dir)
         if "process" in parts:
             log("[process] cold ask and --help")
             res["processes"] = bench_processes(cmrc_index, load_questions(cmrc_questions, 1)[0], 3)
