@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import errno
-import hashlib
 import json
 import os
 import shutil
@@ -24,6 +23,7 @@ import numpy as np
 from . import __version__
 from .errors import QAError
 from .lexical import LexicalIndex
+from .readers import sha256_of
 from .types import Passage, passage_from_dict, passage_to_dict
 
 FORMAT = 1
@@ -95,14 +95,6 @@ def make_dense(vectors: np.ndarray, kind: str, m: int = 32, ef_construction: int
     return index
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 @contextlib.contextmanager
 def write_lock(folder: Path) -> Iterator[None]:
     """One writer per index folder; a second one fails at once instead of waiting.
@@ -159,7 +151,7 @@ def write_index(
         (gen / "lexical").mkdir()
         lexical.save(gen / "lexical")
         files = {
-            str(p.relative_to(gen)): {"size": p.stat().st_size, "sha256": _sha256(p)}
+            str(p.relative_to(gen)): {"size": p.stat().st_size, "sha256": sha256_of(p)}
             for p in sorted(gen.rglob("*")) if p.is_file()
         }
         manifest = {
@@ -253,7 +245,7 @@ def verify(folder: Path, manifest: dict, checksums: bool = False, gen: Path | No
         path = gen / name
         try:
             size, digest = int(info["size"]), info["sha256"]
-            ok = path.is_file() and path.stat().st_size == size and (not checksums or _sha256(path) == digest)
+            ok = path.is_file() and path.stat().st_size == size and (not checksums or sha256_of(path) == digest)
         except (OSError, KeyError, TypeError, ValueError):
             ok = False
         if not ok:
