@@ -22,6 +22,17 @@ _STOP = frozenset(
 
 
 @lru_cache(maxsize=1)
+def _bm25s():
+    import logging
+
+    import bm25s
+
+    # bm25s sets its own logger to DEBUG on import, which would print build details on stderr.
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    return bm25s
+
+
+@lru_cache(maxsize=1)
 def _folder():
     import opencc
 
@@ -66,7 +77,7 @@ class LexicalIndex:
 
     @classmethod
     def build(cls, texts: list[str]) -> "LexicalIndex":
-        import bm25s
+        bm25s = _bm25s()
 
         tokens = [tokenize(t) for t in texts]
         vocab: dict[str, int] = {}
@@ -85,9 +96,7 @@ class LexicalIndex:
     def load(cls, folder: Path) -> "LexicalIndex":
         import json
 
-        import bm25s
-
-        model = bm25s.BM25.load(str(folder), load_corpus=False)
+        model = _bm25s().BM25.load(str(folder), load_corpus=False)
         vocab = json.loads((folder / "vocab.index.json").read_text(encoding="utf-8"))
         return cls(model, vocab)
 
