@@ -55,15 +55,22 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+TIME = Path("/usr/bin/time")
+
+
 def run_child(args: list[str], env: dict | None = None) -> tuple[float, float, int, str]:
-    """Wall seconds, peak RSS (MB), exit status and stdout of a new process."""
+    """Wall seconds, peak RSS (MB, nan if unknown), exit status and stdout of a new process.
+
+    The peak RSS comes from /usr/bin/time: a child forked straight from this (large) process would
+    report this process's RSS as its own peak."""
+    wrap = [str(TIME), "-f", "maxrss_kb=%M"] if TIME.is_file() else []
     t0 = now()
-    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, cwd=ROOT)
-    out = p.stdout.read() if p.stdout else b""
-    _, status, usage = os.wait4(p.pid, 0)
-    p.returncode = os.waitstatus_to_exitcode(status)
+    p = subprocess.run(wrap + args, capture_output=True, env=env, cwd=ROOT, check=False)
     wall = now() - t0
-    return wall, usage.ru_maxrss / 1024, p.returncode, out.decode("utf-8", "replace")
+    err = p.stderr.decode("utf-8", "replace")
+    kb = [line.split("=", 1)[1] for line in err.splitlines() if line.startswith("maxrss_kb=")]
+    rss = int(kb[-1]) / 1024 if kb and kb[-1].strip().isdigit() else float("nan")
+    return wall, rss, p.returncode, p.stdout.decode("utf-8", "replace")
 
 
 class PhaseTimer:
