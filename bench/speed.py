@@ -116,7 +116,7 @@ def build_phases():
     targets = [
         (api, "read_paths", "read"),
         (api, "split_passages", "split"),
-        (api, "_reusable_vectors", "load old vectors"),
+        (api, "_reusable", "load old index"),
         (model, "load_model", "model load"),
         (embed.Embedder, "encode_passages", "embed"),
         (store, "write_index", "write index"),

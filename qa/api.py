@@ -87,14 +87,18 @@ class Index:
         report = read_paths([Path(p) for p in paths])
         for path, reason in report.skipped:
             log.warning("skipped %s: %s", path, reason)
+        embedder = Embedder(model, cache_dir=cache_dir)
+        sources = [{"name": s.name, "path": str(s.path), "sha256": s.sha256, "size": s.size} for s in report.sources]
+        if report.documents and _up_to_date(folder, embedder.name, sources, index_type):
+            log.info("the index in %s is up to date with %d files", folder, len(sources))
+            return cls.open(folder, model=model, cache_dir=cache_dir, _embedder=embedder)
         passages = [p for doc in report.documents for p in split_passages(doc)]
         if not passages:
             raise QAError(f"nothing to index: no readable text in {', '.join(map(str, paths))}")
-        embedder = Embedder(model, cache_dir=cache_dir)
         with store.write_lock(folder):
             texts = [passage_text(p) for p in passages]
             keys = [text_key(embedder.name, t) for t in texts]
-            cached = _reusable_vectors(folder, embedder.name)
+            cached, cached_tokens = _reusable(folder, embedder.name)
             todo = [i for i, k in enumerate(keys) if k not in cached]
             log.info("%d passages from %d documents; %d to embed, %d reused",
                      len(passages), len(report.documents), len(todo), len(passages) - len(todo))
@@ -109,13 +113,11 @@ class Index:
             for i, k in enumerate(keys):
                 if k in cached:
                     vectors[i] = cached[k]
-            lexical = LexicalIndex.build(texts)
+            lexical = LexicalIndex.build(texts, {t: cached_tokens[k] for t, k in zip(texts, keys) if k in cached_tokens})
             meta = {
                 "model": {"name": embedder.name, "dim": int(dim)},
-                "sources": [
-                    {"name": s.name, "path": str(s.path), "sha256": s.sha256, "size": s.size}
-                    for s in report.sources
-                ],
+                "index_type_requested": index_type,
+                "sources": sources,
                 "roots": [str(Path(p).resolve()) for p in paths],
                 "skipped": [{"path": p, "reason": r} for p, r in report.skipped],
             }
@@ -230,15 +232,37 @@ class Index:
             )
 
 
-def _reusable_vectors(folder: Path, model_name: str) -> dict[str, np.ndarray]:
-    """Vectors of an existing index built with the same model, keyed by passage text."""
+def _up_to_date(folder: Path, model_name: str, sources: list[dict], index_type: str) -> bool:
+    """True when the index in ``folder`` was built by this version, with this model and index type,
+    from exactly these files (same paths, sizes and checksums): rebuilding it would change nothing."""
+    from . import __version__
+
     if not store.exists(folder):
-        return {}
+        return False
+    try:
+        m = store.read_manifest(folder)
+    except QAError:
+        return False
+    return (
+        m.get("format") == store.FORMAT
+        and m.get("tool_version") == __version__
+        and m.get("model", {}).get("name") == model_name
+        and m.get("index_type_requested") == index_type
+        and m.get("sources") == sources
+    )
+
+
+def _reusable(folder: Path, model_name: str) -> tuple[dict[str, np.ndarray], dict[str, list[str]]]:
+    """Vectors and BM25 words of an existing index built with the same model, keyed by passage text."""
+    if not store.exists(folder):
+        return {}, {}
     try:
         stored = store.open_index(folder)
     except QAError:
-        return {}
+        return {}, {}
     keys = stored.keys()
     if stored.model_name != model_name or len(keys) != len(stored.passages):
-        return {}
-    return {k: np.array(stored.vectors[i]) for i, k in enumerate(keys)}
+        return {}, {}
+    vectors = {k: np.array(stored.vectors[i]) for i, k in enumerate(keys)}
+    tokens = LexicalIndex.saved_tokens(stored.generation / "lexical")
+    return vectors, (dict(zip(keys, tokens)) if tokens is not None and len(tokens) == len(keys) else {})

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+TOKENS_FILE = "tokens.tsv"
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 _WORD = re.compile(r"[^\W_]+(?:[.'’][^\W_]+)*", re.UNICODE)
 _HAS_CJK = re.compile(r"[\u3400-\u9fff]")
@@ -71,26 +72,42 @@ def tokenize(text: str) -> list[str]:
 class LexicalIndex:
     """BM25 over passages; keeps the vocabulary so a query's coverage of the corpus can be measured."""
 
-    def __init__(self, model, vocab: dict[str, int]):
+    def __init__(self, model, vocab: dict[str, int], tokens: list[list[str]] | None = None):
         self._model = model
         self.vocab = vocab
+        self.tokens = tokens  # per passage, kept from a build so the next build can reuse them
 
     @classmethod
-    def build(cls, texts: list[str]) -> "LexicalIndex":
+    def build(cls, texts: list[str], known: dict[str, list[str]] | None = None) -> "LexicalIndex":
+        """BM25 over ``texts``; ``known`` maps texts already tokenized (by an earlier build) to their words."""
         bm25s = _bm25s()
 
-        tokens = [tokenize(t) for t in texts]
+        known = known or {}
+        tokens = [known[t] if t in known else tokenize(t) for t in texts]
         vocab: dict[str, int] = {}
         ids = [[vocab.setdefault(w, len(vocab)) for w in toks] for toks in tokens]
         model = bm25s.BM25(k1=1.2, b=0.75)
         model.index(bm25s.tokenization.Tokenized(ids=ids, vocab=vocab), show_progress=False)
-        return cls(model, vocab)
+        return cls(model, vocab, tokens)
 
     def save(self, folder: Path) -> None:
         self._model.save(str(folder), corpus=None)
         import json
 
         (folder / "vocab.index.json").write_text(json.dumps(self.vocab, ensure_ascii=False), encoding="utf-8")
+        if self.tokens is not None:
+            # Words never hold whitespace (CJK runs and regex words), so a tab-joined line is lossless.
+            with (folder / TOKENS_FILE).open("w", encoding="utf-8") as f:
+                f.writelines("\t".join(toks) + "\n" for toks in self.tokens)
+
+    @staticmethod
+    def saved_tokens(folder: Path) -> list[list[str]] | None:
+        """The per-passage words a build saved in ``folder``, or None for an index without them."""
+        path = folder / TOKENS_FILE
+        if not path.is_file():
+            return None
+        with path.open(encoding="utf-8") as f:
+            return [line.rstrip("\n").split("\t") if line != "\n" else [] for line in f]
 
     @classmethod
     def load(cls, folder: Path) -> "LexicalIndex":

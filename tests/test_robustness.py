@@ -336,12 +336,12 @@ def test_reader_retries_when_a_writer_replaces_the_generation_it_is_reading(copy
 
 
 def test_a_damaged_index_is_rebuilt_from_scratch(copy):
-    from qa.api import _reusable_vectors
+    from qa.api import _reusable
 
     stored = store.open_index(copy)
     path = generation(copy) / "vectors.npy"
     path.write_bytes(path.read_bytes()[:-10])
-    assert _reusable_vectors(copy, stored.model_name) == {}  # nothing reused from a damaged index
+    assert _reusable(copy, stored.model_name) == ({}, {})  # nothing reused from a damaged index
     with store.write_lock(copy):
         store.write_index(copy, stored.passages, np.array(stored.vectors), stored.lexical,
                           {k: stored.manifest[k] for k in ("model", "sources")}, stored.keys())

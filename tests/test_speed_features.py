@@ -136,6 +136,49 @@ def test_deleting_a_file_drops_its_passages_and_words(tmp_path, corpus, embedded
     _check_consistent(after)
 
 
+@pytest.fixture
+def tokenized(monkeypatch) -> list[str]:
+    """Every text BM25 tokenizes while building."""
+    import qa.lexical as lexical
+
+    seen: list[str] = []
+    real = lexical.tokenize
+
+    def tokenize(text):
+        seen.append(text)
+        return real(text)
+
+    monkeypatch.setattr(lexical, "tokenize", tokenize)
+    return seen
+
+
+def test_an_up_to_date_index_is_left_as_it_is(tmp_path, corpus, embedded, tokenized):
+    first = Index.build([corpus], tmp_path / "idx")
+    tokenized.clear()
+    second = Index.build([corpus], tmp_path / "idx")
+    assert second.stored.generation == first.stored.generation  # nothing rewritten
+    assert embedded == _texts(first) and tokenized == []
+    # asking for another index type is a change: the index is rebuilt, still embedding nothing new
+    third = Index.build([corpus], tmp_path / "idx", index_type="hnsw")
+    assert third.stored.generation != first.stored.generation
+    assert third.manifest["index_type"] == "hnsw"
+    assert embedded == _texts(first)
+
+
+def test_a_rebuild_tokenizes_only_new_passages_and_scores_as_a_fresh_build(tmp_path, corpus, embedded, tokenized):
+    before = Index.build([corpus], tmp_path / "idx")
+    old = set(_texts(before))
+    tokenized.clear()
+    (corpus / "beta.txt").write_text(BETA.replace("thick ledger", "leather ledger"), encoding="utf-8")
+    after = Index.build([corpus], tmp_path / "idx")
+    new_texts = [t for t in _texts(after) if t not in old]
+    assert new_texts and sorted(tokenized) == sorted(new_texts)
+    fresh = Index.build([corpus], tmp_path / "fresh")
+    for q in ("leather ledger", "thick ledger", "quokkaberry harvest", "barges grain port"):
+        assert np.array_equal(after.stored.lexical.scores(q), fresh.stored.lexical.scores(q)), q
+    _check_consistent(after)
+
+
 def test_choose_index_type():
     assert store.choose_index_type(10) == "flat"
     assert store.choose_index_type(store.EXACT_LIMIT) == "flat"
