@@ -200,7 +200,7 @@ class Answerer:
             folded = fold(text)
             groups = translate_groups(question, self.lexical.vocab)
             total = len(english_words(question)) or 1
-            return sum(n for n, cands in groups if any(c in folded for c in cands)) / total
+            return min(1.0, sum(n for n, cands in groups if any(c in folded for c in cands)) / total)
         return match_share(self.lexical, self.lexical.query_terms(question)[0], text)
 
     def should_abstain(self, question: str, best: Candidate) -> bool:

@@ -61,6 +61,12 @@ def _forms(word: str) -> list[str]:
         out.append(word[:-1])
     if word.endswith("'s"):
         out.append(word[:-2])
+    if word.endswith("ied"):
+        out.append(word[:-3] + "y")
+    elif word.endswith("ed"):
+        out += [word[:-1], word[:-2]]  # diagnosed -> diagnose, signed -> sign
+    elif word.endswith("ing") and len(word) > 5:
+        out += [word[:-3], word[:-3] + "e"]
     return out
 
 
@@ -99,6 +105,8 @@ def translate_groups(question: str, known: set[str] | dict) -> list[tuple[int, l
         if hit:
             groups.append(hit)
             i += hit[0]
+        elif "-" in words[i]:  # poverty-alleviation: look the parts up, as a phrase first
+            words[i:i + 1] = [w for w in words[i].split("-") if w and w not in _STOP]
         else:
             i += 1
     return groups
