@@ -90,15 +90,18 @@ def index_cmd(
     def body():
         import time
 
-        from .api import Index
+        from . import index as store
+        from .api import Index, default_index_dir
 
         t0 = time.perf_counter()
+        before = store.current_generation(index or default_index_dir())
         built = Index.build(paths, index, model=model, cache_dir=cache_dir, index_type=index_type,
                             progress=not quiet)
         m = built.manifest
         skipped = len(m.get("skipped", []))
+        verb = "up to date:" if built.stored.generation == before else "indexed"
         _stderr().print(
-            f"indexed {m['passages']} passages from {len(m['sources'])} files into {built.folder} "
+            f"{verb} {m['passages']} passages from {len(m['sources'])} files into {built.folder} "
             f"({m['index_type']}, {m['model']['name']}) in {time.perf_counter() - t0:.1f}s"
             + (f"; skipped {skipped} (see warnings above)" if skipped else ""),
             highlight=False,

@@ -147,7 +147,8 @@ def write_index(
         np.save(gen / "vectors.npy", vectors.astype(np.float32, copy=False))
         # Embedding-cache keys (model + passage text), so a rebuild re-embeds only what changed.
         (gen / "keys.txt").write_text("".join(k + "\n" for k in keys), encoding="ascii")
-        faiss.write_index(make_dense(vectors, kind), str(gen / "dense.faiss"))
+        dense = make_dense(vectors, kind)
+        faiss.write_index(dense, str(gen / "dense.faiss"))
         (gen / "lexical").mkdir()
         lexical.save(gen / "lexical")
         files = {
@@ -160,6 +161,8 @@ def write_index(
             "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "passages": len(passages),
             "index_type": kind,
+            **({"hnsw": {"M": int(dense.hnsw.nb_neighbors(1)), "efConstruction": int(dense.hnsw.efConstruction),
+                         "efSearch": int(dense.hnsw.efSearch)}} if kind == "hnsw" else {}),
             **meta,
             "files": files,
         }

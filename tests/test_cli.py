@@ -158,6 +158,8 @@ def test_index_command_builds_and_reuses(tmp_path, cli_env):
     assert manifest["sources"][0]["name"] == "a.txt" and len(manifest["sources"][0]["sha256"]) == 64
     res = run(["ask", "荆州一医有多少个党支部？", "--index", idx, "--json", "--show-all"], cli_env)
     assert "33个党支部" in json.loads(res.stdout)["passages"][0]["text"]
+    res = run(["index", corpus, "--index", idx], cli_env)
+    assert res.exit_code == 0 and "up to date: 2 passages from 1 files" in res.stderr
 
     res = run(["index", tmp_path / "missing", "--index", idx], cli_env)
     assert res.exit_code == 1

@@ -162,6 +162,7 @@ def test_an_up_to_date_index_is_left_as_it_is(tmp_path, corpus, embedded, tokeni
     third = Index.build([corpus], tmp_path / "idx", index_type="hnsw")
     assert third.stored.generation != first.stored.generation
     assert third.manifest["index_type"] == "hnsw"
+    assert third.manifest["hnsw"] == {"M": 32, "efConstruction": 128, "efSearch": 128}
     assert embedded == _texts(first)
 
 
