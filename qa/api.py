@@ -113,7 +113,8 @@ class Index:
             for i, k in enumerate(keys):
                 if k in cached:
                     vectors[i] = cached[k]
-            lexical = LexicalIndex.build(texts, {t: cached_tokens[k] for t, k in zip(texts, keys) if k in cached_tokens})
+            known_words = {t: cached_tokens[k] for t, k in zip(texts, keys) if k in cached_tokens}
+            lexical = LexicalIndex.build(texts, known_words)
             meta = {
                 "model": {"name": embedder.name, "dim": int(dim)},
                 "index_type_requested": index_type,

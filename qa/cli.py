@@ -154,7 +154,7 @@ def batch(
     _setup_logging(quiet=True)
 
     def body():
-        from .batchio import read_questions, write_results, answered_ids
+        from .batchio import answered_ids, read_questions, write_results
 
         out_format = (fmt or (output.suffix.lstrip(".") if output and output.suffix else "jsonl")).lower()
         if out_format not in ("jsonl", "csv", "md"):
