@@ -65,6 +65,8 @@ def _score_one(q: dict, a: Answer) -> dict:
         good = [h for h in a.hits if (not docs or h.passage.doc in docs) and _contains(h.passage.text, answers)]
         for k in (1, 5):
             r[f"hit@{k}"] = float(any(h.rank <= k for h in good))
+        first_good = min((h.rank for h in good if h.rank <= DEPTH), default=None)
+        r["mrr@10"] = 1.0 / first_good if first_good else 0.0
     if answers and a.hits:
         r["sentence_hit@1"] = float(_contains(a.hits[0].sentence.text, answers))
     elif answers:

@@ -141,6 +141,9 @@ def test_eval_scores_every_mode(seeds_index, cli_env):
     assert set(report["modes"]) == {"dense", "bm25", "hybrid"}
     hybrid = report["modes"]["hybrid"]
     assert hybrid["all"]["questions"] == 6 and 0 <= hybrid["all"]["hit@5"] <= 1
+    # MRR@10 counts a first hit at rank 1 fully and one further down at most half
+    h1, mrr = hybrid["all"]["hit@1"], hybrid["all"]["mrr@10"]
+    assert h1 <= mrr <= h1 + (1 - h1) / 2
     assert set(hybrid["by_language"]) == {"en", "zh"}
 
 
