@@ -473,18 +473,8 @@ def eval_with_precision(precision: str, work: Path, cache_dir: Path | None) -> d
     import qa.api as api
     from qa.evaluate import evaluate
 
-    base = api.Embedder
-
-    class AtPrecision(base):
-        def __init__(self, model=None, cache_dir=None, precision_=precision):
-            super().__init__(model, cache_dir=cache_dir, precision=precision_)
-
-    api.Embedder = AtPrecision
-    try:
-        # Its own folder: the embedding cache is keyed by model name and text, not by precision.
-        idx = api.Index.build([ROOT / "seeds"], work / f"index-seeds-{precision}", cache_dir=cache_dir)
-    finally:
-        api.Embedder = base
+    idx = api.Index.build([ROOT / "seeds"], work / f"index-seeds-{precision}", cache_dir=cache_dir,
+                          precision=precision)
     rep = evaluate(idx, ROOT / "tests" / "data" / "seeds-dev.jsonl", modes=["dense", "hybrid"])
     return {mode: rep["modes"][mode]["all"] for mode in ("dense", "hybrid")}
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from . import index as store
 from .answer import AbstainRule, Answerer
-from .embed import Embedder, passage_text, text_key
+from .embed import Embedder, bf16_is_native, passage_text, text_key
 from .errors import QAError
 from .ingest import split_passages
 from .lexical import LexicalIndex
@@ -81,15 +81,21 @@ class Index:
         cache_dir: Path | None = None,
         index_type: str = "auto",
         progress: bool = False,
+        precision: str = "float32",
     ) -> "Index":
-        """Read, split, embed and store ``paths``; reuses vectors of unchanged passages of an old index."""
+        """Read, split, embed and store ``paths``; reuses vectors of unchanged passages of an old index.
+
+        ``precision`` ``bf16`` embeds in bfloat16: 2.5x faster where the CPU has AMX/AVX512-BF16, at a
+        small cost in quality (BENCHMARKS.md); questions are then embedded in bf16 too."""
         folder = Path(index_dir) if index_dir else default_index_dir()
         report = read_paths([Path(p) for p in paths])
         for path, reason in report.skipped:
             log.warning("skipped %s: %s", path, reason)
-        embedder = Embedder(model, cache_dir=cache_dir)
+        embedder = Embedder(model, cache_dir=cache_dir, precision=precision)
+        if embedder.precision == "bfloat16" and not bf16_is_native():
+            log.warning("this CPU has no native bfloat16 (AMX or AVX512-BF16): bf16 will be slower than float32")
         sources = [{"name": s.name, "path": str(s.path), "sha256": s.sha256, "size": s.size} for s in report.sources]
-        if report.documents and _up_to_date(folder, embedder.name, sources, index_type):
+        if report.documents and _up_to_date(folder, embedder, sources, index_type):
             log.info("the index in %s is up to date with %d files", folder, len(sources))
             return cls.open(folder, model=model, cache_dir=cache_dir, _embedder=embedder)
         passages = [p for doc in report.documents for p in split_passages(doc)]
@@ -97,7 +103,7 @@ class Index:
             raise QAError(f"nothing to index: no readable text in {', '.join(map(str, paths))}")
         with store.write_lock(folder):
             texts = [passage_text(p) for p in passages]
-            keys = [text_key(embedder.name, t) for t in texts]
+            keys = [text_key(embedder.key_name, t) for t in texts]
             cached, cached_tokens = _reusable(folder, embedder.name)
             todo = [i for i, k in enumerate(keys) if k not in cached]
             log.info("%d passages from %d documents; %d to embed, %d reused",
@@ -116,7 +122,7 @@ class Index:
             known_words = {t: cached_tokens[k] for t, k in zip(texts, keys) if k in cached_tokens}
             lexical = LexicalIndex.build(texts, known_words)
             meta = {
-                "model": {"name": embedder.name, "dim": int(dim)},
+                "model": {"name": embedder.name, "dim": int(dim), "precision": embedder.precision},
                 "index_type_requested": index_type,
                 "sources": sources,
                 "roots": [str(Path(p).resolve()) for p in paths],
@@ -137,7 +143,8 @@ class Index:
                 f"the index in {folder} was built with model '{built_with}', not '{model}': "
                 f"rebuild it with `qa index PATH --index {folder} --model {model}` or drop --model"
             )
-        embedder = _embedder or Embedder(built_with, cache_dir=cache_dir)
+        precision = stored.manifest["model"].get("precision", "float32")
+        embedder = _embedder or Embedder(built_with, cache_dir=cache_dir, precision=precision)
         return cls(stored, embedder)
 
     @classmethod
@@ -233,7 +240,7 @@ class Index:
             )
 
 
-def _up_to_date(folder: Path, model_name: str, sources: list[dict], index_type: str) -> bool:
+def _up_to_date(folder: Path, embedder: Embedder, sources: list[dict], index_type: str) -> bool:
     """True when the index in ``folder`` was built by this version, with this model and index type,
     from exactly these files (same paths, sizes and checksums): rebuilding it would change nothing."""
     from . import __version__
@@ -247,7 +254,8 @@ def _up_to_date(folder: Path, model_name: str, sources: list[dict], index_type: 
     return (
         m.get("format") == store.FORMAT
         and m.get("tool_version") == __version__
-        and m.get("model", {}).get("name") == model_name
+        and m.get("model", {}).get("name") == embedder.name
+        and m.get("model", {}).get("precision", "float32") == embedder.precision
         and m.get("index_type_requested") == index_type
         and m.get("sources") == sources
     )

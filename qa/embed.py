@@ -39,6 +39,28 @@ def _loaded(name: str, cache_dir: Path | None, precision: str):
     return load_model(name, cache_dir=cache_dir, precision=precision)
 
 
+PRECISIONS = {"float32": "float32", "fp32": "float32", "bf16": "bfloat16", "bfloat16": "bfloat16"}
+
+
+def precision_name(precision: str) -> str:
+    """The canonical name (float32 or bfloat16) of a precision a user typed."""
+    from .errors import QAError
+
+    try:
+        return PRECISIONS[precision.lower()]
+    except KeyError:
+        raise QAError(f"unknown precision '{precision}': use float32 or bf16") from None
+
+
+def bf16_is_native() -> bool:
+    """Whether this CPU computes in bfloat16 (AMX or AVX512-BF16); elsewhere bf16 is emulated and slow."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return False
+    return any(f in flags.split() for f in ("avx512_bf16", "amx_bf16"))
+
+
 class Embedder:
     """A loaded model with its query/passage prefixes; loads lazily so opening an index is cheap."""
 
@@ -47,8 +69,13 @@ class Embedder:
 
         self.name = model or DEFAULT_MODEL
         self.cache_dir = cache_dir
-        self.precision = precision
+        self.precision = precision_name(precision)
         self._model = None
+
+    @property
+    def key_name(self) -> str:
+        """The model as embedding-cache keys name it: vectors of another precision are not reused."""
+        return self.name if self.precision == "float32" else f"{self.name}@{self.precision}"
 
     @property
     def model(self):
