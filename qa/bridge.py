@@ -70,6 +70,14 @@ def _forms(word: str) -> list[str]:
     return out
 
 
+def _nouns(word: str) -> list[str]:
+    """Nouns an -al adjective is made from: central -> centre, center; regional -> region."""
+    if not word.endswith("al") or len(word) < 6:
+        return []
+    stem = word[:-2]
+    return [stem, stem + "e", stem[:-1] + "er" if stem.endswith("r") else stem + "er"]
+
+
 def english_words(question: str) -> list[str]:
     return [w.strip("'-") for w in _WORD.findall(question.lower()) if w.strip("'-") not in _STOP]
 
@@ -93,12 +101,15 @@ def translate_groups(question: str, known: set[str] | dict) -> list[tuple[int, l
         for n in range(MAX_PHRASE_WORDS, 0, -1):  # longest phrase first: "poverty alleviation"
             if i + n > len(words):
                 continue
-            for form in _forms(" ".join(words[i:i + n])):
+            phrase = " ".join(words[i:i + n])
+            for form in _forms(phrase):
                 cands = [c for c in table.get(form, ()) if c in known]
                 # One character alone (儿, 金) matches too much of any Chinese text to be evidence.
                 cands = [c for c in cands if len(c) > 1] or cands[:1]
                 if cands:
-                    hit = (n, cands[:PER_WORD])
+                    if n == 1:  # an adjective also stands for its noun: central -> centre (中心)
+                        cands += [c for f in _nouns(phrase) for c in table.get(f, ()) if c in known and len(c) > 1]
+                    hit = (n, list(dict.fromkeys(cands))[:PER_WORD])
                     break
             if hit:
                 break

@@ -53,6 +53,8 @@ def test_hyphenated_and_inflected_english_words_are_carried_over():
     assert "人次" in translate("how many person-times of talks", vocab)[0]  # a hyphenated dictionary entry as is
     assert "诊断" in translate("what was the boy diagnosed with", vocab)[0]
     assert {"建立", "创建"} & set(translate("when was the hospital founded", vocab)[0])
+    # an -al adjective also brings its noun's translations: central (中央) -> centre (中心)
+    assert {"中央", "中心"} <= set(translate("Zhuzhou Central Hospital", {"中央": 0, "中心": 1})[0])
 
 
 CMRC = Path(__file__).resolve().parents[2] / "shared" / "bench" / "cmrc2018-train"
