@@ -211,6 +211,8 @@ def bench_indexing(name: str, root: Path, work: Path, model, cache_dir: Path | N
         "build_passages_per_s": len(texts) / first,
         "build_chars_per_s": chars / first,
         "build_over_raw": raw / first,
+        # The build loads its own model; charging the raw encode the same load compares like with like.
+        "build_over_raw_with_load": (raw + pt1.times.get("model load", 0.0)) / first,
         "build_phases_s": pt1.times,
         "build_embedded": embedded_first,
         "rebuild_s": second,
@@ -502,11 +504,12 @@ def report(res: dict) -> str:
     out = [f"machine: {res['machine']}"]
     if "indexing" in res:
         rows = [["corpus", "passages", "chars", "raw encode p/s", "build p/s", "build chars/s", "build/raw",
-                 "build s", "rebuild s", "rebuild speed-up", "re-embedded"]]
+                 "build/(load+raw)", "build s", "rebuild s", "rebuild speed-up", "re-embedded"]]
         for name, r in res["indexing"].items():
             rows.append([name, str(r["passages"]), str(r["chars"]), f"{r['raw_passages_per_s']:.1f}",
                          f"{r['build_passages_per_s']:.1f}", f"{r['build_chars_per_s']:.0f}",
-                         f"{r['build_over_raw']:.2f}x", f"{r['build_s']:.1f}", f"{r['rebuild_s']:.2f}",
+                         f"{r['build_over_raw']:.2f}x", f"{r['build_over_raw_with_load']:.2f}x",
+                         f"{r['build_s']:.1f}", f"{r['rebuild_s']:.2f}",
                          f"{r['rebuild_speedup']:.1f}x", str(r["rebuild_embedded"])])
         out += ["", "Indexing (Index.build vs SentenceTransformer.encode of the same texts)", table(rows)]
         for name, r in res["indexing"].items():
