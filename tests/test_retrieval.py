@@ -67,5 +67,13 @@ def test_abstaining_is_rare_on_answerable_and_happens_on_unanswerable(outcomes):
     rows = outcomes["hybrid"]
     wrong = [r for r in rows if r["q"]["answers"] and r["abstained"]]
     right = [r for r in rows if not r["q"]["answers"] and r["abstained"]]
-    assert len(wrong) <= 1
+    assert len(wrong) == 0  # measured: s13 is the closest, cosine 0.753 against the 0.75 floor
     assert len(right) >= 1
+
+
+@pytest.mark.parametrize("question", ["What is the capital of France?", "How many moons does Jupiter have?",
+                                      "Who is the mayor of Guilin?", "Who won the 2018 World Cup?"])
+def test_english_questions_the_seeds_never_touch_are_abstained(seeds_index, question):
+    # Three of these have half their words translated into the best passage, so word evidence alone would
+    # answer them: the cosine floor is what abstains.
+    assert seeds_index.ask(question).abstained
