@@ -199,7 +199,7 @@ class Answerer:
             from .bridge import english_words, translate_groups
 
             folded = fold(text)
-            groups = translate_groups(question, self.lexical.vocab)
+            groups = translate_groups(question, self.lexical.vocab, self.lexical.words_read_as)
             total = len(english_words(question)) or 1
             return min(1.0, sum(n for n, cands in groups if any(c in folded for c in cands)) / total)
         return match_share(self.lexical, self.lexical.query_terms(question)[0], text)

@@ -4,11 +4,14 @@ an English question against Chinese text."""
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Callable
 from functools import lru_cache
 
 _PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _LEAD = re.compile(r"^(to|a|an|the|be|sb|sth)\s+")
 _WORD = re.compile(r"[a-z][a-z'\-]*")
+_CAPITALIZED = re.compile(r"\b[A-Z][a-z]+\b")
 _STOP = frozenset(
     "a an the of to in on at by for with from and or is are was were be been what which who whom whose how "
     "many much when where why did do does has have had it its this that these those as into than then there "
@@ -82,37 +85,60 @@ def english_words(question: str) -> list[str]:
     return [w.strip("'-") for w in _WORD.findall(question.lower()) if w.strip("'-") not in _STOP]
 
 
-def translate(question: str, known: set[str] | dict) -> tuple[list[str], int]:
+@lru_cache(maxsize=1)
+def _chars_by_syllable() -> dict[str, str]:
+    """Toneless pinyin syllable -> every character with that reading (heteronyms under each reading)."""
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    out: dict[str, list[str]] = {}
+    for code, readings in pinyin_dict.items():
+        for reading in readings.split(","):
+            out.setdefault(_toneless(reading), []).append(chr(code))
+    return {k: "".join(v) for k, v in out.items()}
+
+
+def _toneless(pinyin: str) -> str:
+    plain = "".join(c for c in unicodedata.normalize("NFD", pinyin) if not unicodedata.combining(c))
+    return plain.lower().replace("v", "u")  # lü is written lu or lv in English
+
+
+def first_characters(name: str) -> str:
+    """Characters a word romanized as ``name`` (lower case, no spaces) can start with."""
+    table = _chars_by_syllable()
+    return "".join(table.get(name[:n], "") for n in range(1, min(6, len(name)) + 1))
+
+
+@lru_cache(maxsize=1 << 17)
+def romanized(word: str) -> str:
+    """A Chinese word in toneless pinyin without spaces, as names are written in English: 乐乐 -> lele."""
+    from pypinyin import lazy_pinyin
+
+    return _toneless("".join(lazy_pinyin(word, v_to_u=True)))
+
+
+def translate(question: str, known: set[str] | dict,
+              read_as: Callable[[str], list[str]] | None = None) -> tuple[list[str], int]:
     """Chinese words (limited to ``known``, the corpus vocabulary) for an English question, and how
     many of the question's content words found one."""
-    groups = translate_groups(question, known)
+    groups = translate_groups(question, known, read_as)
     found = [c for _, cands in groups for c in cands]
     return list(dict.fromkeys(found)), sum(n for n, _ in groups)
 
 
-def translate_groups(question: str, known: set[str] | dict) -> list[tuple[int, list[str]]]:
-    """For each English word or phrase that has a translation: (words it covers, Chinese candidates)."""
+def translate_groups(question: str, known: set[str] | dict,
+                     read_as: Callable[[str], list[str]] | None = None) -> list[tuple[int, list[str]]]:
+    """For each English word or phrase that has a translation: (words it covers, Chinese candidates).
+
+    ``read_as`` gives the corpus words romanized as a name: capitalized words the dictionary lacks
+    are looked up that way (Lele -> 乐乐, Zhang Zhiyong -> 张志勇), two or three together first."""
     table = english_to_chinese()
     words = english_words(question)
+    names = {w.lower() for w in _CAPITALIZED.findall(question)} if read_as else set()
     groups: list[tuple[int, list[str]]] = []
     i = 0
     while i < len(words):
-        hit = None
-        for n in range(MAX_PHRASE_WORDS, 0, -1):  # longest phrase first: "poverty alleviation"
-            if i + n > len(words):
-                continue
-            phrase = " ".join(words[i:i + n])
-            for form in _forms(phrase):
-                cands = [c for c in table.get(form, ()) if c in known]
-                # One character alone (儿, 金) matches too much of any Chinese text to be evidence.
-                cands = [c for c in cands if len(c) > 1] or cands[:1]
-                if cands:
-                    if n == 1:  # an adjective also stands for its noun: central -> centre (中心)
-                        cands += [c for f in _nouns(phrase) for c in table.get(f, ()) if c in known and len(c) > 1]
-                    hit = (n, list(dict.fromkeys(cands))[:PER_WORD])
-                    break
-            if hit:
-                break
+        hit = (_name(words, i, names, read_as, min_words=2) or _lookup(words, i, table, known)
+               or _name(words, i, names, read_as, min_words=1))
         if hit:
             groups.append(hit)
             i += hit[0]
@@ -121,3 +147,35 @@ def translate_groups(question: str, known: set[str] | dict) -> list[tuple[int, l
         else:
             i += 1
     return groups
+
+
+def _lookup(words: list[str], i: int, table: dict[str, tuple[str, ...]],
+            known: set[str] | dict) -> tuple[int, list[str]] | None:
+    """The dictionary's corpus words for the longest phrase starting at ``i``: "poverty alleviation"."""
+    for n in range(MAX_PHRASE_WORDS, 0, -1):
+        if i + n > len(words):
+            continue
+        phrase = " ".join(words[i:i + n])
+        for form in _forms(phrase):
+            cands = [c for c in table.get(form, ()) if c in known]
+            # One character alone (儿, 金) matches too much of any Chinese text to be evidence.
+            cands = [c for c in cands if len(c) > 1] or cands[:1]
+            if cands:
+                if n == 1:  # an adjective also stands for its noun: central -> centre (中心)
+                    cands += [c for f in _nouns(phrase) for c in table.get(f, ()) if c in known and len(c) > 1]
+                return n, list(dict.fromkeys(cands))[:PER_WORD]
+    return None
+
+
+def _name(words: list[str], i: int, names: set[str], read_as: Callable[[str], list[str]] | None,
+          min_words: int) -> tuple[int, list[str]] | None:
+    """The corpus words for the run of capitalized words at ``i`` read as one romanized name."""
+    if read_as is None:
+        return None
+    for n in range(MAX_PHRASE_WORDS, min_words - 1, -1):
+        run = words[i:i + n]
+        if len(run) == n and all(w in names for w in run):
+            cands = read_as("".join(run))
+            if cands:
+                return n, cands[:PER_WORD]
+    return None

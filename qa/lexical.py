@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +12,7 @@ TOKENS_FILE = "tokens.tsv"
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 _WORD = re.compile(r"[^\W_]+(?:[.'’][^\W_]+)*", re.UNICODE)
 _HAS_CJK = re.compile(r"[\u3400-\u9fff]")
+_NAME_LIKE = re.compile(r"[\u3400-\u9fff]{2,4}")  # Chinese person and place names are 2-4 characters
 # Function words carry no evidence; left in, they let BM25 match any question to any passage.
 _STOP = frozenset(
     "的 了 是 在 和 与 及 或 也 都 就 而 被 把 对 从 向 为 以 于 之 其 这 那 有 个 上 下 中 等 着 过 "
@@ -127,7 +128,7 @@ class LexicalIndex:
         if toks and self.bridged(question):
             from .bridge import english_words, translate
 
-            bridged, matched = translate(question, self.vocab)
+            bridged, matched = translate(question, self.vocab, self.words_read_as)
             total = len(english_words(question)) or 1
             native = [w for w in known if not w.isalpha()]  # numbers, codes like MDT or no.2 match as written
             return list(dict.fromkeys(native + bridged)), min(1.0, matched / total)
@@ -141,6 +142,23 @@ class LexicalIndex:
         if not hasattr(self, "_chinese"):
             self._chinese = sum(1 for w in self.vocab if _HAS_CJK.match(w)) > len(self.vocab) // 4
         return self._chinese
+
+    def words_read_as(self, name: str) -> list[str]:
+        """Corpus words whose toneless pinyin is ``name``, for names in English questions: lele -> 乐乐."""
+        from .bridge import first_characters, romanized
+
+        firsts = self._name_like_words
+        found = (w for ch in dict.fromkeys(first_characters(name)) for w in firsts.get(ch, ()) if romanized(w) == name)
+        return list(dict.fromkeys(found))
+
+    @cached_property
+    def _name_like_words(self) -> dict[str, list[str]]:
+        """Corpus words of 2-4 Chinese characters by their first character."""
+        out: dict[str, list[str]] = {}
+        for w in self.vocab:
+            if _NAME_LIKE.fullmatch(w):
+                out.setdefault(w[0], []).append(w)
+        return out
 
     def query_ids(self, question: str) -> list[int]:
         return [self.vocab[w] for w in self.query_terms(question)[0]]

@@ -103,7 +103,8 @@ class Retriever:
         word counts once per translation a passage repeats, so common words swamp the rare ones."""
         from .bridge import translate_groups
 
-        groups = [cands for _, cands in translate_groups(question, self.stored.lexical.vocab) if cands]
+        lex = self.stored.lexical
+        groups = [cands for _, cands in translate_groups(question, lex.vocab, lex.words_read_as) if cands]
         out = np.zeros(len(cand), dtype=np.float32)
         for j, i in enumerate(cand.tolist()):
             text = self._folded(i)

@@ -36,12 +36,32 @@ def rate(rows, k, lang=None):
 
 def test_hybrid_hit_rates_on_seeds_dev(outcomes):
     rows = outcomes["hybrid"]
-    # measured: hit@5 0.929 (zh 1.00, en 0.80), hit@1 zh 0.89, en 0.70
-    assert rate(rows, 5) >= 0.89
+    # measured: hit@5 0.964 (zh 1.00, en 0.90), hit@1 zh 0.89, en 0.70
+    assert rate(rows, 5) >= 0.92
     assert rate(rows, 5, "zh") >= 0.94
     assert rate(rows, 1, "zh") >= 0.83
     assert rate(rows, 1, "en") >= 0.6
-    assert rate(rows, 5, "en") >= 0.7
+    assert rate(rows, 5, "en") >= 0.8
+
+
+def test_names_written_in_pinyin_reach_their_chinese_words(seeds_index):
+    from qa.bridge import translate_groups
+
+    lex = seeds_index.stored.lexical
+    assert lex.words_read_as("lele") == ["乐乐"]
+    assert lex.words_read_as("zhangzhiyong") == ["张志勇"]
+    assert lex.words_read_as("hospital") == []
+    groups = translate_groups("What did Zhang Zhiyong do for the boy Lele?", lex.vocab, lex.words_read_as)
+    assert (2, ["张志勇"]) in groups and (1, ["乐乐"]) in groups
+    # Lower-case words are not taken for names: "lele" here is nobody.
+    assert (1, ["乐乐"]) not in translate_groups("what did lele get?", lex.vocab, lex.words_read_as)
+
+
+def test_an_english_question_naming_a_person_in_pinyin_finds_the_passage(seeds_index):
+    q = ("At the free clinic in Yanling County, what disease was the 6-year-old boy Lele diagnosed with by "
+         "Zhuzhou Central Hospital doctors?")  # seeds-qa s31: rank 6 before names were read as pinyin, now 3
+    answer = seeds_index.ask(q, top_k=5)
+    assert any("多发性软骨瘤病" in h.passage.text for h in answer.hits)
 
 
 def test_hybrid_is_not_worse_than_dense_on_english_questions(outcomes):
