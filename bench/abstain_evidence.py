@@ -25,12 +25,11 @@ OFF_CORPUS = ["What is the capital of France?", "How many moons does Jupiter hav
 
 def focus_share(lex, question: str, passage) -> float:
     """Share of the IDF weight of question words not in the passage's title or section found in its text."""
-    from qa.bridge import translate_groups
     from qa.lexical import fold
 
     topic, text = fold(f"{passage.title}\n{passage.section}"), fold(passage.text)
     if lex.bridged(question):
-        groups = [c for _, c in translate_groups(question, lex.vocab, lex.words_read_as) if c]
+        groups = [c for _, c in lex.translated(question) if c]
         items = [(max(lex.idf(x) for x in c), any(x in text for x in c)) for c in groups
                  if not any(x in topic for x in c)]
     else:
@@ -41,12 +40,11 @@ def focus_share(lex, question: str, passage) -> float:
 
 def rarest_found(lex, question: str, passage) -> bool:
     """Whether the question's rarest word (for English, its rarest translated word) is in the passage."""
-    from qa.bridge import translate_groups
     from qa.lexical import fold
 
     text = fold(f"{passage.title}\n{passage.section}\n{passage.text}")
     if lex.bridged(question):
-        groups = [c for _, c in translate_groups(question, lex.vocab, lex.words_read_as) if c]
+        groups = [c for _, c in lex.translated(question) if c]
         return bool(groups) and any(x in text for x in max(groups, key=lambda c: max(lex.idf(x) for x in c)))
     terms = lex.query_terms(question)[0]
     return bool(terms) and max(terms, key=lex.idf) in text

@@ -196,10 +196,10 @@ class Answerer:
         p = self.passages[best.index]
         text = "\n".join((p.title, p.section, p.text))
         if self.lexical.bridged(question):
-            from .bridge import english_words, translate_groups
+            from .bridge import english_words
 
             folded = fold(text)
-            groups = translate_groups(question, self.lexical.vocab, self.lexical.words_read_as)
+            groups = self.lexical.translated(question)
             total = len(english_words(question)) or 1
             return min(1.0, sum(n for n, cands in groups if any(c in folded for c in cands)) / total)
         return match_share(self.lexical, self.lexical.query_terms(question)[0], text)

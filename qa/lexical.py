@@ -126,9 +126,11 @@ class LexicalIndex:
         toks = list(dict.fromkeys(tokenize(question)))
         known = [w for w in toks if w in self.vocab]
         if toks and self.bridged(question):
-            from .bridge import english_words, translate
+            from .bridge import english_words
 
-            bridged, matched = translate(question, self.vocab, self.words_read_as)
+            groups = self.translated(question)
+            bridged = list(dict.fromkeys(c for _, cands in groups for c in cands))
+            matched = sum(n for n, _ in groups)
             total = len(english_words(question)) or 1
             native = [w for w in known if not w.isalpha()]  # numbers, codes like MDT or no.2 match as written
             return list(dict.fromkeys(native + bridged)), min(1.0, matched / total)
@@ -142,6 +144,19 @@ class LexicalIndex:
         if not hasattr(self, "_chinese"):
             self._chinese = sum(1 for w in self.vocab if _HAS_CJK.match(w)) > len(self.vocab) // 4
         return self._chinese
+
+    def translated(self, question: str) -> list[tuple[int, list[str]]]:
+        """An English question's words carried over to corpus words (see ``bridge.translate_groups``).
+
+        Kept per question: ranking, word evidence and BM25 terms all ask for the same question."""
+        cache: dict[str, list[tuple[int, list[str]]]] = self.__dict__.setdefault("_translated", {})
+        if question not in cache:
+            from .bridge import translate_groups
+
+            if len(cache) >= 1024:  # a batch of questions asks each once; keep memory flat
+                cache.clear()
+            cache[question] = translate_groups(question, self.vocab, self.words_read_as)
+        return cache[question]
 
     def words_read_as(self, name: str) -> list[str]:
         """Corpus words whose toneless pinyin is ``name``, for names in English questions: lele -> 乐乐."""

@@ -101,10 +101,7 @@ class Retriever:
         """For a question carried over by the dictionary: how many of its words (each with its
         alternative translations) each candidate passage holds. In BM25 over all the translations a
         word counts once per translation a passage repeats, so common words swamp the rare ones."""
-        from .bridge import translate_groups
-
-        lex = self.stored.lexical
-        groups = [cands for _, cands in translate_groups(question, lex.vocab, lex.words_read_as) if cands]
+        groups = [cands for _, cands in self.stored.lexical.translated(question) if cands]
         out = np.zeros(len(cand), dtype=np.float32)
         for j, i in enumerate(cand.tolist()):
             text = self._folded(i)
