@@ -46,6 +46,27 @@ class Sentence:
 
 
 @dataclass(frozen=True)
+class Extract:
+    """The answer itself: a span of one passage picked by the reader, with source offsets.
+
+    ``offset`` is where the span starts in the passage's ``text``; ``start``/``end`` are offsets into
+    the source file, like a passage's.
+    """
+
+    text: str
+    doc: str
+    paragraph: int
+    start: int
+    end: int
+    score: float
+    offset: int = 0
+
+    def to_dict(self) -> dict:
+        return {"text": self.text, "doc": self.doc, "paragraph": self.paragraph, "start": self.start,
+                "end": self.end, "score": round(float(self.score), 6)}
+
+
+@dataclass(frozen=True)
 class Hit:
     """A ranked passage returned for a question."""
 
@@ -53,6 +74,7 @@ class Hit:
     score: float
     passage: Passage
     sentence: Sentence
+    answer: Extract | None = None  # the reader's span in this passage, when it finds one
 
     def to_dict(self) -> dict:
         p = self.passage
@@ -69,6 +91,7 @@ class Hit:
             "sentence": self.sentence.text,
             "sentence_start": self.sentence.start,
             "sentence_end": self.sentence.end,
+            "answer": self.answer.to_dict() if self.answer is not None else None,
         }
 
 
@@ -81,9 +104,11 @@ class Answer:
     hits: list[Hit] = field(default_factory=list)
     abstained: bool = False
     error: str | None = None
+    answer: Extract | None = None  # the best span over passages; None when abstained or read without a reader
 
     def to_dict(self, show_all: bool = True) -> dict:
         out: dict = {"id": self.id, "question": self.question}
+        out["answer"] = self.answer.to_dict() if self.answer is not None and not self.abstained else None
         out["passages"] = [h.to_dict() for h in self.hits] if (show_all or not self.abstained) else []
         out["abstained"] = self.abstained
         if self.error is not None:

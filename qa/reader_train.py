@@ -1,0 +1,325 @@
+"""Trains the extractive reader on CMRC 2018 (SQuAD-style data), deterministically for a seed, with resume.
+
+Positives: each question against its gold paragraph. Negatives: the question against paragraphs that
+BM25 ranks high for it but that do not contain its answer (same article, same subject: the reader
+learns "about the same thing, but does not state the fact"). Checkpoints go to a folder of their own;
+a run started again with the same arguments continues from the newest one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .reader import ReaderModel, Window, answer_tokens, context_of, make_windows
+
+HEAD = "head."
+
+
+@dataclass
+class TrainConfig:
+    data: str  # folder with corpus.jsonl and questions.jsonl (cmrc2018-train layout)
+    out: str  # where the final weights (float32, all trained tensors) are written
+    checkpoints: str
+    seed: int = 13
+    epochs: float = 1.8
+    batch_size: int = 16
+    lr: float = 1.5e-4
+    head_lr: float = 1e-3
+    warmup: float = 0.08
+    dropout: float = 0.0  # hidden dropout; under two epochs of data it only slows training
+    weight_decay: float = 0.01
+    frozen_layers: int = 2  # the embeddings and this many lower layers stay as the default model has them
+    negatives: float = 0.25  # hard-negative windows per question, on average
+    limit: int = 0  # use only the first N questions (0: all)
+    max_length: int = 512
+    checkpoint_every: int = 150
+    log_every: int = 10
+    max_steps: int = 0  # stop after this many steps (0: run the whole schedule)
+
+
+@dataclass
+class Example:
+    question: str
+    prefix: str
+    text: str
+    start: int  # answer characters in text; -1 for a negative
+    end: int
+
+
+def _log(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def load_examples(data: Path, limit: int) -> tuple[list[Example], list[list[Example]]]:
+    """Positive examples, and for each the pool of hard-negative examples drawn from."""
+    from .lexical import LexicalIndex
+
+    corpus = [json.loads(line) for line in (data / "corpus.jsonl").open(encoding="utf-8")]
+    by_id = {p["id"]: i for i, p in enumerate(corpus)}
+    questions = [json.loads(line) for line in (data / "questions.jsonl").open(encoding="utf-8")]
+    if limit:
+        questions = questions[:limit]
+    lexical = LexicalIndex.build([p["title"] + "\n" + p["text"] for p in corpus])
+    positives, pools = [], []
+    for q in questions:
+        gold = corpus[by_id[q["gold"][0]]]
+        start = q["answer_starts"][0]
+        answer = q["answers"][0]
+        positives.append(Example(q["question"], gold["title"], gold["text"], start, start + len(answer)))
+        scores = lexical.scores(q["question"])
+        pool = []
+        for i in np.argsort(-scores)[:8]:
+            p = corpus[int(i)]
+            if p["id"] in q["gold"] or any(a and a in p["text"] for a in q["answers"]):
+                continue
+            pool.append(Example(q["question"], p["title"], p["text"], -1, -1))
+            if len(pool) == 3:
+                break
+        pools.append(pool)
+    return positives, pools
+
+
+def windows_for(tokenizer, examples: list[Example], max_length: int) -> tuple[list[Window], list[tuple[int, int]]]:
+    contexts, starts = zip(*(context_of(e.prefix, e.text) for e in examples))
+    windows = make_windows(tokenizer, [e.question for e in examples], list(contexts), list(starts), max_length)
+    labels = []
+    for w in windows:
+        e = examples[w.example]
+        labels.append(answer_tokens(w, e.start, e.end) if e.start >= 0 else (0, 0))
+    return windows, labels
+
+
+def epoch_plan(cfg: TrainConfig, n_pos: int, pools: list[list[Example]], epoch: int) -> list[tuple[int, int]]:
+    """(question, negative index or -1) items of one epoch; the same for the same seed and epoch."""
+    rng = random.Random(cfg.seed * 1000 + epoch)
+    items = [(i, -1) for i in range(n_pos)]
+    for i, pool in enumerate(pools):
+        if pool and rng.random() < cfg.negatives:
+            items.append((i, rng.randrange(len(pool))))
+    return items
+
+
+def batches_of(cfg: TrainConfig, lengths: list[int], epoch: int) -> list[list[int]]:
+    """Windows grouped by similar length (less padding), batches in a seeded random order."""
+    rng = random.Random(cfg.seed * 7919 + epoch)
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    chunk = cfg.batch_size * 50
+    batches = []
+    for c in range(0, len(order), chunk):
+        part = sorted(order[c: c + chunk], key=lambda i: lengths[i])
+        batches += [part[b: b + cfg.batch_size] for b in range(0, len(part), cfg.batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def _tensors(windows: list[Window], labels: list[tuple[int, int]], idx: list[int], pad: int):
+    import torch
+
+    width = max(len(windows[i].input_ids) for i in idx)
+    width = (width + 7) // 8 * 8
+    ids = torch.full((len(idx), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(idx), width), dtype=torch.long)
+    allowed = torch.zeros((len(idx), width), dtype=torch.bool)
+    for r, i in enumerate(idx):
+        n = len(windows[i].input_ids)
+        ids[r, :n] = torch.tensor(windows[i].input_ids)
+        mask[r, :n] = 1
+        allowed[r, 0] = True
+        allowed[r, :n] |= torch.tensor([sp is not None for sp in windows[i].spans])
+    starts = torch.tensor([labels[i][0] for i in idx])
+    ends = torch.tensor([labels[i][1] for i in idx])
+    return ids, mask, allowed, starts, ends
+
+
+def span_loss(start_logits, end_logits, allowed, starts, ends):
+    import torch
+
+    neg = torch.finfo(start_logits.dtype).min
+    s = start_logits.masked_fill(~allowed, neg)
+    e = end_logits.masked_fill(~allowed, neg)
+    f = torch.nn.functional.cross_entropy
+    return (f(s, starts) + f(e, ends)) / 2
+
+
+def _trainable(module, frozen_layers: int):
+    params = []
+    for name, p in module.named_parameters():
+        frozen = name.startswith("encoder.embeddings.") or any(
+            name.startswith(f"encoder.encoder.layer.{k}.") for k in range(frozen_layers))
+        p.requires_grad_(not frozen)
+        if not frozen:
+            params.append((name, p))
+    return params
+
+
+def _newest_checkpoint(folder: Path) -> Path | None:
+    found = sorted(folder.glob("step-*.pt"), key=lambda p: int(p.stem.split("-")[1]))
+    return found[-1] if found else None
+
+
+def train(cfg: TrainConfig, base_dir: Path | None = None) -> dict:
+    """Runs (or resumes) one training run; returns a summary with the loss curve."""
+    import torch
+    from transformers import AutoTokenizer
+
+    from .embed import bf16_is_native
+    from .model import ensure_default_model
+
+    torch.manual_seed(cfg.seed)
+    random.seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    base_dir = base_dir or ensure_default_model()
+    tokenizer = AutoTokenizer.from_pretrained(str(base_dir))
+    t0 = time.time()
+    positives, pools = load_examples(Path(cfg.data), cfg.limit)
+    pos_windows, pos_labels = windows_for(tokenizer, positives, cfg.max_length)
+    # Windows of a gold paragraph that miss its answer cost a sixth of the compute and teach only what
+    # the hard negatives teach better.
+    kept = [k for k, (s, _) in enumerate(pos_labels) if s > 0]
+    pos_windows, pos_labels = [pos_windows[k] for k in kept], [pos_labels[k] for k in kept]
+    pos_by_q: list[list[int]] = [[] for _ in positives]
+    for k, w in enumerate(pos_windows):
+        pos_by_q[w.example].append(k)
+    flat_neg = [e for pool in pools for e in pool]
+    neg_windows, neg_labels = windows_for(tokenizer, flat_neg, cfg.max_length) if flat_neg else ([], [])
+    first_neg_window: dict[int, int] = {}
+    for k, w in enumerate(neg_windows):
+        first_neg_window.setdefault(w.example, k)  # one window of a negative paragraph is enough
+    neg_index, n = [], 0
+    for pool in pools:
+        neg_index.append([first_neg_window[n + j] for j in range(len(pool))])
+        n += len(pool)
+    windows = pos_windows + neg_windows
+    labels = pos_labels + neg_labels
+    offset = len(pos_windows)
+    tokens = sum(len(w.input_ids) for w in pos_windows)
+    _log(f"data: {len(positives)} questions, {len(pos_windows)} windows holding the answer "
+         f"({tokens} tokens), {len(flat_neg)} hard negatives; {time.time() - t0:.0f}s")
+
+    def epoch_windows(epoch: int) -> list[int]:
+        out = []
+        for q, j in epoch_plan(cfg, len(positives), pools, epoch):
+            out += pos_by_q[q] if j < 0 else [offset + neg_index[q][j]]
+        return out
+
+    per_epoch = [epoch_windows(e) for e in range(math.ceil(cfg.epochs))]
+    steps_per_epoch = [math.ceil(len(w) / cfg.batch_size) for w in per_epoch]
+    total = int(sum(steps_per_epoch[: int(cfg.epochs)]) +
+                (cfg.epochs - int(cfg.epochs)) * (steps_per_epoch[-1] if cfg.epochs % 1 else 0))
+    if cfg.max_steps:
+        total_run = min(total, cfg.max_steps)
+    else:
+        total_run = total
+
+    module = ReaderModel.build(base_dir, dropout=cfg.dropout)
+    params = _trainable(module, cfg.frozen_layers)
+    decay = [p for n_, p in params if not n_.startswith(HEAD) and p.dim() == 2]
+    no_decay = [p for n_, p in params if not n_.startswith(HEAD) and p.dim() < 2]
+    head = [p for n_, p in params if n_.startswith(HEAD)]
+    opt = torch.optim.AdamW([
+        {"params": decay, "weight_decay": cfg.weight_decay, "lr": cfg.lr},
+        {"params": no_decay, "weight_decay": 0.0, "lr": cfg.lr},
+        {"params": head, "weight_decay": 0.0, "lr": cfg.head_lr},
+    ])
+    warm = max(1, int(cfg.warmup * total))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm))))
+    ckdir = Path(cfg.checkpoints)
+    ckdir.mkdir(parents=True, exist_ok=True)
+    step, losses = 0, []
+    newest = _newest_checkpoint(ckdir)
+    if newest is not None:
+        ck = torch.load(newest, map_location="cpu", weights_only=False)
+        if ck["config"] != asdict(cfg) | {"max_steps": ck["config"]["max_steps"]}:
+            raise SystemExit(f"{newest} was written with other settings; use another --checkpoints folder")
+        module.load_state_dict(ck["trainable"], strict=False)
+        opt.load_state_dict(ck["optimizer"])
+        sched.load_state_dict(ck["scheduler"])
+        torch.set_rng_state(ck["rng"])
+        step, losses = ck["step"], ck["losses"]
+        _log(f"resumed from {newest.name} at step {step}/{total}")
+    bf16 = bf16_is_native()
+    _log(f"training {sum(p.numel() for _, p in params) / 1e6:.1f}M parameters for {total} steps "
+         f"(batch {cfg.batch_size}, {steps_per_epoch[0]} steps an epoch); bf16 autocast {'on' if bf16 else 'off'}")
+    module.train()
+    pad = tokenizer.pad_token_id
+    plan = []
+    for e, ws in enumerate(per_epoch):
+        lengths = [len(windows[i].input_ids) for i in ws]
+        plan += [[ws[i] for i in b] for b in batches_of(cfg, lengths, e)]
+    plan = plan[:total]
+    tick, tick_windows, tick_tokens = time.time(), 0, 0
+    while step < total_run:
+        idx = plan[step]
+        ids, mask, allowed, starts, ends = _tensors(windows, labels, idx, pad)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            s_logits, e_logits = module(ids, mask)
+        loss = span_loss(s_logits, e_logits, allowed, starts, ends)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_([p for _, p in params], 1.0)
+        opt.step()
+        sched.step()
+        step += 1
+        losses.append(float(loss.detach()))
+        tick_windows += len(idx)
+        tick_tokens += int(mask.sum())
+        if step % cfg.log_every == 0 or step == total_run:
+            dt = time.time() - tick
+            recent = losses[-cfg.log_every:]
+            _log(f"step {step}/{total} loss {sum(recent) / len(recent):.4f} lr {sched.get_last_lr()[0]:.2e} "
+                 f"{tick_windows / dt:.1f} windows/s {tick_tokens / dt:.0f} tokens/s "
+                 f"eta {(total_run - step) * dt / max(1, cfg.log_every) / 60:.1f} min")
+            tick, tick_windows, tick_tokens = time.time(), 0, 0
+        if step % cfg.checkpoint_every == 0 or step == total_run:
+            _save_checkpoint(ckdir, module, params, opt, sched, step, losses, cfg)
+    out = Path(cfg.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    trained = {n_: p.detach().clone() for n_, p in params}
+    torch.save({"trainable": trained, "config": asdict(cfg), "steps": step, "losses": losses}, out)
+    _log(f"wrote {out} after {step} steps")
+    return {"steps": step, "losses": losses}
+
+
+def _save_checkpoint(ckdir: Path, module, params, opt, sched, step, losses, cfg) -> None:
+    import torch
+
+    tmp = ckdir / f".step-{step}.pt.tmp"
+    torch.save({"trainable": {n: p.detach() for n, p in params}, "optimizer": opt.state_dict(),
+                "scheduler": sched.state_dict(), "rng": torch.get_rng_state(), "step": step,
+                "losses": losses, "config": asdict(cfg)}, tmp)
+    tmp.rename(ckdir / f"step-{step}.pt")
+    for old in sorted(ckdir.glob("step-*.pt"), key=lambda p: int(p.stem.split("-")[1]))[:-2]:
+        old.unlink()
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    for name, field in TrainConfig.__dataclass_fields__.items():
+        flag = "--" + name.replace("_", "-")
+        kind = {"str": str, "int": int, "float": float}[field.type] if isinstance(field.type, str) else field.type
+        if name in ("data", "out", "checkpoints"):
+            ap.add_argument(flag, required=True, type=str)
+        else:
+            ap.add_argument(flag, type=kind, default=field.default)
+    args = ap.parse_args(argv)
+    cfg = TrainConfig(**{k.replace("-", "_"): v for k, v in vars(args).items()})
+    import torch
+
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    train(cfg)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
