@@ -25,6 +25,8 @@ CacheOpt = typer.Option(None, "--cache-dir", envvar="QA_CACHE_DIR", help="Where 
 ServerOpt = typer.Option(None, "--server", envvar="QA_SERVER", help="Ask a running `qa serve` at this URL "
                          "instead of loading the model and index here.")
 TokenOpt = typer.Option(None, "--token", envvar="QA_TOKEN", help="Bearer token of the server.")
+NoReaderOpt = typer.Option(False, "--no-reader", help="Passages and sentences only: no answer span, no reader "
+                           "(faster; abstains by retrieval evidence alone).")
 
 
 def _stderr():
@@ -133,12 +135,13 @@ def ask(
     mode: str = ModeOpt,
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     show_all: bool = typer.Option(False, "--show-all", help="Show passages even when the answer is abstained."),
+    no_reader: bool = NoReaderOpt,
     model: Optional[str] = ModelOpt,
     cache_dir: Optional[Path] = CacheOpt,
     server: Optional[str] = ServerOpt,
     token: Optional[str] = TokenOpt,
 ) -> None:
-    """Ask one question; prints ranked passages with citations and the answering sentence marked."""
+    """Ask one question; prints the answer, then ranked passages with citations and the answering sentence marked."""
     _setup_logging(quiet=as_json)
 
     def body():
@@ -147,9 +150,10 @@ def ask(
         # Text output always fetches the closest passages, so it can say whether --show-all would help.
         want_all = show_all or not as_json
         if server:
-            record = _client(server, token, index, model).ask(question, top_k, mode, want_all)
+            record = _client(server, token, index, model).ask(question, top_k, mode, want_all, reader=not no_reader)
         else:
-            record = _open(index, model, cache_dir).ask(question, top_k=top_k, mode=mode).to_dict(want_all)
+            idx = _open(index, model, cache_dir)
+            record = idx.ask(question, top_k=top_k, mode=mode, reader=not no_reader).to_dict(want_all)
         if as_json:
             typer.echo(json.dumps(record, ensure_ascii=False))
         else:
@@ -168,6 +172,7 @@ def batch(
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write results here [default: stdout]."),
     fmt: Optional[str] = typer.Option(None, "--format", "-f", help="jsonl, csv or md [default: from -o, else jsonl]."),
     resume: bool = typer.Option(False, "--resume", help="Skip questions already answered in the -o file."),
+    no_reader: bool = NoReaderOpt,
     model: Optional[str] = ModelOpt,
     cache_dir: Optional[Path] = CacheOpt,
     server: Optional[str] = ServerOpt,
@@ -189,10 +194,11 @@ def batch(
         done = answered_ids(output) if (resume and output) else {}
         todo = [(qid, q) for qid, q in items if qid not in done]
         if client is not None:
-            records = client.batch(todo, top_k, mode) if todo else []
+            records = client.batch(todo, top_k, mode, reader=not no_reader) if todo else []
         else:
             idx = _open(index, model, cache_dir)
-            records = [a.to_dict() for a in idx.ask_many(todo, top_k=top_k, mode=mode)] if todo else []
+            answers = idx.ask_many(todo, top_k=top_k, mode=mode, reader=not no_reader) if todo else []
+            records = [a.to_dict() for a in answers]
         records = [b.to_dict() for b in bad] + records
         write_results(list(done.values()), records, output, out_format)
         failed = [r for r in records if r.get("error")]
@@ -237,6 +243,7 @@ def shell(
     index: Optional[Path] = IndexOpt,
     top_k: int = TopKOpt,
     mode: str = ModeOpt,
+    no_reader: bool = NoReaderOpt,
     cache_dir: Optional[Path] = CacheOpt,
 ) -> None:
     """Ask questions one after another at a prompt; the model and index load once. Ctrl-D quits."""
@@ -249,7 +256,7 @@ def shell(
         check_mode(mode)
         service = Service(index, cache_dir=cache_dir, default=index is None)
         service.warm()
-        run_shell(service, Settings(top_k=top_k, mode=mode))
+        run_shell(service, Settings(top_k=top_k, mode=mode, reader=not no_reader))
 
     _run(body)
 
@@ -280,6 +287,9 @@ def eval_cmd(
     modes: str = typer.Option("dense,bm25,hybrid", "--modes", help="Comma-separated modes to score."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Score only the first N questions."),
     as_json: bool = typer.Option(False, "--json", help="Print the scores as JSON."),
+    no_reader: bool = NoReaderOpt,
+    gold_passage: bool = typer.Option(False, "--gold-passage", help="Score the reader alone: read each "
+                                      "question's gold paragraph (questions with gold ids and answers)."),
     model: Optional[str] = ModelOpt,
     cache_dir: Optional[Path] = CacheOpt,
 ) -> None:
@@ -287,13 +297,25 @@ def eval_cmd(
     _setup_logging(quiet=True)
 
     def body():
-        from .evaluate import evaluate, format_report
+        from .evaluate import evaluate, evaluate_gold_passages, format_report
 
         idx = _open(index, model, cache_dir)
-        report = evaluate(idx, questions, modes=[m.strip() for m in modes.split(",") if m.strip()], limit=limit)
+        if gold_passage:
+            report = evaluate_gold_passages(idx, questions, limit=limit)
+        else:
+            report = evaluate(idx, questions, modes=[m.strip() for m in modes.split(",") if m.strip()],
+                              limit=limit, reader=not no_reader)
         typer.echo(json.dumps(report, ensure_ascii=False, indent=2) if as_json else format_report(report))
 
     _run(body)
+
+
+@app.command("train-reader", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def train_reader(ctx: typer.Context) -> None:
+    """Train the extractive reader (see qa/reader_weights/CARD.md); `qa train-reader --help` for its options."""
+    from .reader_train import main as train_main
+
+    train_main(list(ctx.args))
 
 
 def main() -> None:  # pragma: no cover

@@ -57,15 +57,16 @@ class Client:
     def health(self) -> dict:
         return self._call("GET", "/health")
 
-    def ask(self, question: str, top_k: int, mode: str, show_all: bool) -> dict:
+    def ask(self, question: str, top_k: int, mode: str, show_all: bool, reader: bool = True) -> dict:
         return self._call("POST", "/ask", {"question": question, "top_k": top_k, "mode": mode,
-                                           "show_all": show_all})
+                                           "show_all": show_all, "reader": reader})
 
-    def batch(self, items: list[tuple[str, str]], top_k: int, mode: str) -> list[dict]:
+    def batch(self, items: list[tuple[str, str]], top_k: int, mode: str, reader: bool = True) -> list[dict]:
         out: list[dict] = []
         for s in range(0, len(items), BATCH_CHUNK):
             chunk = [{"id": i, "question": q} for i, q in items[s:s + BATCH_CHUNK]]
-            out.extend(self._call("POST", "/batch", {"questions": chunk, "top_k": top_k, "mode": mode})["results"])
+            out.extend(self._call("POST", "/batch", {"questions": chunk, "top_k": top_k, "mode": mode,
+                                                      "reader": reader})["results"])
         return out
 
 

@@ -87,7 +87,7 @@ def build(service: Service):
     def search(query: Annotated[str, Field(max_length=2000)],
                top_k: Annotated[int, Field(ge=1, le=50)] = 10,
                mode: Literal["hybrid", "dense", "bm25"] = "hybrid") -> SearchResult:
-        record = checked(service.ask, query, top_k=top_k, mode=mode, show_all=True, abstain=False)
+        record = checked(service.ask, query, top_k=top_k, mode=mode, show_all=True, abstain=False, reader=False)
         return SearchResult(question=record["question"], passages=_passages(record))
 
     return server

@@ -44,6 +44,7 @@ class AskRequest(BaseModel):
     top_k: int = Field(DEFAULT_TOP_K, ge=1, le=MAX_TOP_K)
     mode: Mode = "hybrid"
     show_all: bool = False
+    reader: bool = True  # false: passages and sentences only, as `qa ask --no-reader`
 
 
 class BatchQuestion(BaseModel):
@@ -57,6 +58,7 @@ class BatchRequest(BaseModel):
     questions: list[BatchQuestion] = Field(min_length=1, max_length=MAX_BATCH)
     top_k: int = Field(DEFAULT_TOP_K, ge=1, le=MAX_TOP_K)
     mode: Mode = "hybrid"
+    reader: bool = True
 
 
 def is_loopback(host: str) -> bool:
@@ -173,13 +175,14 @@ def create_app(service: Service, token: str | None = None) -> FastAPI:
 
     @app.post("/ask", dependencies=[Depends(authorized)], summary="Answer one question (`qa ask --json`)")
     async def ask(req: AskRequest) -> dict:
-        return await answer(service.ask, req.question, top_k=req.top_k, mode=req.mode, show_all=req.show_all)
+        return await answer(service.ask, req.question, top_k=req.top_k, mode=req.mode, show_all=req.show_all,
+                            reader=req.reader)
 
     @app.post("/batch", dependencies=[Depends(authorized)], summary="Answer many questions (`qa batch`)")
     async def batch(req: BatchRequest) -> dict:
         items = [(q.id if q.id is not None else str(i + 1), q.question) for i, q in enumerate(req.questions)]
         return {"results": await answer(service.batch, items, top_k=req.top_k, mode=req.mode,
-                                          max_chars=MAX_QUESTION)}
+                                          reader=req.reader, max_chars=MAX_QUESTION)}
 
     @app.get("/documents/{doc:path}", dependencies=[Depends(authorized)],
              summary="Source text of an indexed document, with its passages' offsets")

@@ -90,22 +90,22 @@ class Service:
 
     # -- questions ----------------------------------------------------------------------------------
     def ask(self, question: str, top_k: int = DEFAULT_TOP_K, mode: str = "hybrid", show_all: bool = False,
-            abstain: bool = True) -> dict:
+            abstain: bool = True, reader: bool = True) -> dict:
         """The record `qa ask --json` prints (with ``show_all``); QAError for an unusable question."""
         idx = self.current()
         with self._compute:
-            answer = idx.ask(question, top_k=top_k, mode=mode, abstain=abstain)
+            answer = idx.ask(question, top_k=top_k, mode=mode, abstain=abstain, reader=reader)
         return answer.to_dict(show_all=show_all)
 
     def batch(self, items: list[tuple[str, str]], top_k: int = DEFAULT_TOP_K, mode: str = "hybrid",
-              max_chars: int | None = None) -> list[dict]:
+              reader: bool = True, max_chars: int | None = None) -> list[dict]:
         """One record per question, as `qa batch` writes them; a bad question gets an error record,
         and so does one longer than ``max_chars``."""
         long = {j for j, (_, q) in enumerate(items) if max_chars is not None and len(q) > max_chars}
         idx = self.current()
         with self._compute:
-            answered = iter(idx.ask_many([it for j, it in enumerate(items) if j not in long], top_k=top_k, mode=mode)
-                            if len(long) < len(items) else [])
+            answered = iter(idx.ask_many([it for j, it in enumerate(items) if j not in long], top_k=top_k,
+                                         mode=mode, reader=reader) if len(long) < len(items) else [])
         return [Answer(question=q, id=qid, error=f"the question is longer than {max_chars} characters").to_dict()
                 if j in long else next(answered).to_dict() for j, (qid, q) in enumerate(items)]
 

@@ -1,7 +1,7 @@
 """`qa shell`: an interactive prompt over a `Service`; the model and index load once.
 
 A line is a question, or a command that changes the settings (``:k 10``, ``:mode bm25``,
-``:json``, ``:text``, ``:all``, ``:help``, ``:quit``). On a terminal, prompt_toolkit gives line
+``:json``, ``:text``, ``:all``, ``:reader``, ``:help``, ``:quit``). On a terminal, prompt_toolkit gives line
 editing and a history file; with piped input the lines are read as they come.
 """
 
@@ -23,6 +23,7 @@ HELP = """Type a question and press Enter. Commands:
   :mode M      ranking: hybrid, dense or bm25 (now {mode})
   :json        print JSON records     :text   print text (now {output})
   :all         show passages even when the answer is abstained (toggle, now {all})
+  :reader      pick the answer span out of the passages (toggle, now {reader})
   :help        this help              :quit   or Ctrl-D to leave"""
 
 
@@ -32,6 +33,7 @@ class Settings:
     mode: str = "hybrid"
     as_json: bool = False
     show_all: bool = False
+    reader: bool = True
 
 
 def history_file() -> Path:
@@ -65,9 +67,12 @@ def command(line: str, settings: Settings) -> str | None:
     if name == "all":
         settings.show_all = not settings.show_all
         return f"show_all = {'on' if settings.show_all else 'off'}"
+    if name == "reader":
+        settings.reader = not settings.reader
+        return f"reader = {'on' if settings.reader else 'off'}"
     if name in ("help", "h", "?"):
         return HELP.format(top_k=settings.top_k, mode=settings.mode, all="on" if settings.show_all else "off",
-                           output="json" if settings.as_json else "text")
+                           output="json" if settings.as_json else "text", reader="on" if settings.reader else "off")
     raise QAError(f"unknown command ':{name}': type :help for the list")
 
 
@@ -117,7 +122,8 @@ def run_shell(service, settings: Settings, lines: Iterator[str] | None = None,
                 say(message)
                 continue
             want_all = settings.show_all or not settings.as_json
-            record = service.ask(line, top_k=settings.top_k, mode=settings.mode, show_all=want_all)
+            record = service.ask(line, top_k=settings.top_k, mode=settings.mode, show_all=want_all,
+                                 reader=settings.reader)
             if settings.as_json:
                 print(json.dumps(record, ensure_ascii=False), flush=True)
             else:
