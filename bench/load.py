@@ -78,7 +78,8 @@ class Served:
                 self.proc.wait()
 
 
-def ask_loop(port: int, work: "queue.Queue[tuple[str, str, list[str]]]", out: list, deadline: float) -> None:
+def ask_loop(port: int, work: "queue.Queue[tuple[str, str, list[str]]]", out: list, deadline: float,
+             reader: bool) -> None:
     """Ask questions from ``work`` over one keep-alive connection until it is empty or time is up."""
     conn = http.client.HTTPConnection(HOST, port, timeout=120)
     while time.monotonic() < deadline:
@@ -86,7 +87,7 @@ def ask_loop(port: int, work: "queue.Queue[tuple[str, str, list[str]]]", out: li
             qid, question, gold = work.get_nowait()
         except queue.Empty:
             break
-        body = json.dumps({"question": question, "top_k": 5}, ensure_ascii=False).encode()
+        body = json.dumps({"question": question, "top_k": 5, "reader": reader}, ensure_ascii=False).encode()
         t0 = time.perf_counter()
         try:
             conn.request("POST", "/ask", body=body, headers={"Content-Type": "application/json"})
@@ -106,14 +107,16 @@ def ask_loop(port: int, work: "queue.Queue[tuple[str, str, list[str]]]", out: li
     conn.close()
 
 
-def run_phase(port: int, items: list[tuple[str, str, list[str]]], clients: int, limit_s: float) -> dict:
+def run_phase(port: int, items: list[tuple[str, str, list[str]]], clients: int, limit_s: float,
+              reader: bool = True) -> dict:
     work: queue.Queue = queue.Queue()
     for it in items:
         work.put(it)
     results: list[list] = [[] for _ in range(clients)]
     deadline = time.monotonic() + limit_s
     t0 = time.perf_counter()
-    threads = [threading.Thread(target=ask_loop, args=(port, work, results[i], deadline)) for i in range(clients)]
+    threads = [threading.Thread(target=ask_loop, args=(port, work, results[i], deadline, reader))
+               for i in range(clients)]
     for t in threads:
         t.start()
     for t in threads:
@@ -122,8 +125,8 @@ def run_phase(port: int, items: list[tuple[str, str, list[str]]], clients: int, 
     done = [r for rs in results for r in rs]
     lat = [r[0] * 1e3 for r in done if r[1] is None]
     errors = [r[1] for r in done if r[1] is not None]
-    return {"clients": clients, "asked": len(done), "unasked": len(items) - len(done), "errors": len(errors),
-            "error_kinds": sorted(set(errors)), "wall_s": round(wall, 2),
+    return {"clients": clients, "reader": reader, "asked": len(done), "unasked": len(items) - len(done),
+            "errors": len(errors), "error_kinds": sorted(set(errors)), "wall_s": round(wall, 2),
             "throughput_qps": round(len(done) / wall, 1) if wall else None,
             "p50_ms": round(pct(lat, 50), 1), "p95_ms": round(pct(lat, 95), 1), "p99_ms": round(pct(lat, 99), 1),
             "mean_ms": round(statistics.fmean(lat), 1) if lat else None,
@@ -171,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         run_phase(server.port, warm, 1, args.limit_s)  # first questions load jieba and warm caches
         res["rss_before_mb"] = round(rss_mb(server.proc.pid), 1)
         if single:
+            res["single_no_reader"] = run_phase(server.port, single, 1, args.limit_s, reader=False)
             res["single"] = run_phase(server.port, single, 1, args.limit_s)
         res["concurrent"] = run_phase(server.port, questions, args.clients, args.limit_s)
         res["rss_after_mb"] = round(rss_mb(server.proc.pid), 1)
@@ -178,10 +182,10 @@ def main(argv: list[str] | None = None) -> int:
         res["load_after"] = os.getloadavg()
     finally:
         server.stop()
-    for name in ("single", "concurrent"):
+    for name in ("single_no_reader", "single", "concurrent"):
         if name in res:
             r = res[name]
-            print(f"{name:>10}: {r['asked']} questions, {r['clients']} client(s), {r['errors']} errors, "
+            print(f"{name:>16}: {r['asked']} questions, {r['clients']} client(s), {r['errors']} errors, "
                   f"p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms, p99 {r['p99_ms']} ms, "
                   f"{r['throughput_qps']} q/s, hit@1 {r['hit@1']}")
     print(f"server RSS {res['rss_before_mb']} MB before, {res['rss_after_mb']} MB after "

@@ -76,8 +76,10 @@ def build(service: Service):
     @server.tool(description="Answer a question from the indexed documents: cited passages with the answering "
                              "sentence, or an abstention when nothing in them answers it.")
     def ask(question: Annotated[str, Field(max_length=2000)],
-            top_k: Annotated[int, Field(ge=1, le=50)] = 5) -> AskResult:
-        record = checked(service.ask, question, top_k=top_k)
+            top_k: Annotated[int, Field(ge=1, le=50)] = 5,
+            reader: Annotated[bool, Field(description="pick the answer span out of the passages")] = True
+            ) -> AskResult:
+        record = checked(service.ask, question, top_k=top_k, reader=reader)
         span = record.get("answer")
         return AskResult(question=record["question"], abstained=record["abstained"],
                          answer=Span(**span) if span else None, passages=_passages(record))

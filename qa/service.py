@@ -8,6 +8,7 @@ local `qa ask`.
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,8 @@ from . import index as store
 from .api import DEFAULT_TOP_K, Index, default_index_dir
 from .errors import QAError
 from .types import Answer
+
+log = logging.getLogger("qa")
 
 
 class Unavailable(QAError):
@@ -33,7 +36,7 @@ class Changed(QAError):
 
 @dataclass(frozen=True)
 class Loaded:
-    """One opened generation and its documents' source text (read on first use)."""
+    """One opened generation of the index folder."""
 
     index: Index
     generation: str
@@ -77,9 +80,15 @@ class Service:
             return fresh
 
     def warm(self) -> None:
-        """Load the model, the word segmenter and their caches now, so the first real question is fast."""
+        """Load the model, the word segmenter, the reader and their caches now, so the first real
+        question is fast. A reader that cannot load is only a warning: questions without it still work."""
         with self._compute:
-            self.current().ask("株洲市中心医院 hospital", top_k=1)
+            idx = self.current()
+            idx.ask("株洲市中心医院 hospital", top_k=1, reader=False)
+            try:
+                idx.ask("株洲市中心医院 hospital", top_k=1)
+            except QAError as e:
+                log.warning("%s; only questions without the reader can be answered", e)
 
     def health(self) -> dict:
         idx = self.current()

@@ -12,6 +12,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def reader_shipped() -> bool:
+    from qa.reader import shipped_weights
+
+    return shipped_weights().is_file()
+
+
+# The serving tests ask with the reader when its weights are installed, and without it otherwise:
+# either way the server must give what a local ask gives.
+READER = reader_shipped()
+NO_READER = [] if READER else ["--no-reader"]
+
+
 def env_with(cache_dir: Path, **extra: str) -> dict:
     env = {**os.environ, "QA_CACHE_DIR": str(cache_dir), "PYTHONPATH": str(ROOT)}
     env.pop("QA_SERVER", None)

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from serving import READER
+
 from qa.server import MAX_BODY, MAX_QUESTION, create_app
 from qa.service import Service
 
@@ -47,10 +49,11 @@ def assert_error(resp, status: int, contains: str = "") -> str:
 
 
 def test_ask_gives_what_a_local_ask_gives(client, seeds_index):
-    resp = client.post("/ask", json={"question": Q_DEPUTY, "top_k": 3})
+    resp = client.post("/ask", json={"question": Q_DEPUTY, "top_k": 3, "reader": READER})
     assert resp.status_code == 200
     got = resp.json()
-    assert got == seeds_index.ask(Q_DEPUTY, top_k=3).to_dict(show_all=False)
+    assert got == seeds_index.ask(Q_DEPUTY, top_k=3, reader=READER).to_dict(show_all=False)
+    assert (got["answer"] is not None) == READER
     top = got["passages"][0]
     assert top["doc"] == DEPUTY_DOC and "邓顺钢" in top["sentence"] and len(got["passages"]) == 3
     source = (SEEDS / top["doc"]).read_text(encoding="utf-8")
@@ -58,21 +61,22 @@ def test_ask_gives_what_a_local_ask_gives(client, seeds_index):
 
 
 def test_abstained_answer_and_show_all(client):
-    out = client.post("/ask", json={"question": Q_ABSTAIN}).json()
+    out = client.post("/ask", json={"question": Q_ABSTAIN, "reader": READER}).json()
     assert out["abstained"] is True and out["passages"] == []
-    shown = client.post("/ask", json={"question": Q_ABSTAIN, "show_all": True}).json()
+    shown = client.post("/ask", json={"question": Q_ABSTAIN, "show_all": True, "reader": READER}).json()
     assert shown["abstained"] is True and len(shown["passages"]) == 5
-    bm25 = client.post("/ask", json={"question": Q_DEPUTY, "mode": "bm25", "top_k": 2}).json()
+    bm25 = client.post("/ask", json={"question": Q_DEPUTY, "mode": "bm25", "top_k": 2, "reader": False}).json()
     assert bm25["passages"][0]["doc"] == DEPUTY_DOC and len(bm25["passages"]) == 2
 
 
 def test_batch_answers_each_question_and_reports_bad_ones(client, seeds_index):
     long_q = "谁" * (MAX_QUESTION + 1)
     resp = client.post("/batch", json={"questions": [{"id": "a", "question": Q_DEPUTY}, {"question": "？！"},
-                                                     {"id": "c", "question": long_q}], "top_k": 2})
+                                                     {"id": "c", "question": long_q}], "top_k": 2,
+                                       "reader": READER})
     assert resp.status_code == 200
     a, b, c = resp.json()["results"]
-    assert a == seeds_index.ask_many([("a", Q_DEPUTY)], top_k=2)[0].to_dict()
+    assert a == seeds_index.ask_many([("a", Q_DEPUTY)], top_k=2, reader=READER)[0].to_dict()
     assert b["id"] == "2" and "punctuation" in b["error"] and b["passages"] == []
     assert c["id"] == "c" and f"longer than {MAX_QUESTION}" in c["error"]
     too_many = {"questions": [{"question": "谁是院长？"}] * 257}
@@ -89,7 +93,7 @@ def test_health_names_index_generation_and_model(client, folder):
 
 
 def test_documents_serve_indexed_sources_and_nothing_else(client, seeds_index):
-    p = seeds_index.ask(Q_DEPUTY).hits[0].passage
+    p = seeds_index.ask(Q_DEPUTY, reader=False).hits[0].passage
     doc = client.get(f"/documents/{p.doc}").json()
     assert doc["doc"] == p.doc and doc["text"] == (SEEDS / p.doc).read_text(encoding="utf-8")
     assert doc["text"][p.start:p.end] == p.text
@@ -148,7 +152,7 @@ def test_the_local_error_message_is_the_servers(client, seeds_index):
 
 def test_token_is_required_everywhere_but_health(service):
     guarded = TestClient(create_app(service, token="s3cret-token"), raise_server_exceptions=False)
-    ask = {"question": Q_DEPUTY, "top_k": 1}
+    ask = {"question": Q_DEPUTY, "top_k": 1, "reader": False}
     assert_error(guarded.post("/ask", json=ask), 401, "token")
     assert_error(guarded.post("/ask", json=ask, headers={"Authorization": "Bearer wrong"}), 401, "token")
     assert_error(guarded.post("/ask", json=ask, headers={"Authorization": "s3cret-token"}), 401)
@@ -183,12 +187,13 @@ def test_new_generation_is_picked_up_and_old_one_finishes(service, client, folde
     Index.build([SEEDS, extra], folder, cache_dir=cache_dir)
     after = client.get("/health").json()
     assert after["generation"] != before["generation"] and after["passages"] == before["passages"] + 1
-    out = client.post("/ask", json={"question": "青松县人民医院的新任院长是谁？", "top_k": 1}).json()
+    out = client.post("/ask", json={"question": "青松县人民医院的新任院长是谁？", "top_k": 1, "show_all": True,
+                                    "reader": READER}).json()
     assert out["passages"][0]["doc"] == "note.txt" and "欧阳明远" in out["passages"][0]["text"]
     assert service.current().embedder is old.embedder  # the model was not loaded again
     # A question that started on the old generation finishes on it, though its folder is gone.
     assert not old.stored.generation.exists()
-    assert old.ask(Q_DEPUTY, top_k=1).hits[0].passage.doc == DEPUTY_DOC
+    assert old.ask(Q_DEPUTY, top_k=1, reader=READER).hits[0].passage.doc == DEPUTY_DOC
     assert client.get("/documents/note.txt").json()["text"].startswith("青松县")
     Index.build([SEEDS], folder, cache_dir=cache_dir)
     assert client.get("/health").json()["passages"] == before["passages"]
@@ -200,13 +205,13 @@ def test_deleted_index_is_503_until_it_is_back(client, folder, tmp_path):
     shutil.copytree(folder, keep)
     shutil.rmtree(folder)
     try:
-        assert_error(client.post("/ask", json={"question": Q_DEPUTY}), 503, "not available")
+        assert_error(client.post("/ask", json={"question": Q_DEPUTY, "reader": False}), 503, "not available")
         assert_error(client.get("/health"), 503, "no index in")
         assert_error(client.get(f"/documents/{DEPUTY_DOC}"), 503)
     finally:
         shutil.copytree(keep, folder)
-    assert client.post("/ask", json={"question": Q_DEPUTY}).json()["passages"][0]["doc"] == DEPUTY_DOC
-    assert client.get("/health").json()["status"] == "ok"
+    back = client.post("/ask", json={"question": Q_DEPUTY, "reader": False}).json()
+    assert back["passages"][0]["doc"] == DEPUTY_DOC and client.get("/health").json()["status"] == "ok"
 
 
 def test_changed_source_is_not_served_with_wrong_offsets(tmp_path, cache_dir):

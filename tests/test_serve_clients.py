@@ -13,7 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from serving import Server, env_with
+from serving import NO_READER, READER, Server, env_with
 from typer.testing import CliRunner
 
 from qa.cli import app
@@ -41,7 +41,8 @@ def qa(args, cache_dir, input=None, **env):
                           env=env_with(cache_dir, **env), input=input, timeout=300)
 
 
-@pytest.mark.parametrize("extra", [[], ["--json"], ["-k", "2", "--mode", "bm25"], ["--json", "--show-all"]])
+@pytest.mark.parametrize("extra", [NO_READER, ["--json", *NO_READER], ["-k", "2", "--mode", "bm25", "--no-reader"],
+                                   ["--json", "--show-all", *NO_READER]])
 @pytest.mark.parametrize("question", [Q_DEPUTY, Q_ABSTAIN])
 def test_ask_server_prints_what_a_local_ask_prints(server, seeds_index, cache_dir, question, extra):
     here = local(["ask", question, "--index", seeds_index.folder, *extra], cache_dir)
@@ -55,7 +56,7 @@ def test_ask_server_prints_what_a_local_ask_prints(server, seeds_index, cache_di
 def test_ask_server_imports_nothing_heavy(server, cache_dir):
     code = (
         "import sys; from qa.cli import app\n"
-        f"try:\n    app(['ask', {Q_SECRETARY!r}, '--server', {server.url!r}, '--json'])\n"
+        f"try:\n    app(['ask', {Q_SECRETARY!r}, '--server', {server.url!r}, '--json', *{NO_READER!r}])\n"
         "except SystemExit as e:\n    assert not e.code, e.code\n"
         f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)), file=sys.stderr)\n"
     )
@@ -73,14 +74,14 @@ def test_batch_server_writes_what_a_local_batch_writes(server, seeds_index, cach
                      + "not json\n" + json.dumps({"id": "c", "question": Q_ABSTAIN}, ensure_ascii=False) + "\n",
                      encoding="utf-8")
     for fmt in ("jsonl", "md"):
-        here = local(["batch", qfile, "--index", seeds_index.folder, "-f", fmt, "-k", "2"], cache_dir)
-        remote = qa(["batch", qfile, "--server", server.url, "-f", fmt, "-k", "2"], cache_dir)
+        here = local(["batch", qfile, "--index", seeds_index.folder, "-f", fmt, "-k", "2", *NO_READER], cache_dir)
+        remote = qa(["batch", qfile, "--server", server.url, "-f", fmt, "-k", "2", *NO_READER], cache_dir)
         assert here.exit_code == remote.returncode == 1  # two questions are bad
         assert remote.stdout == here.stdout and remote.stderr == here.stderr
         assert "answered 2 questions, 2 failed" in remote.stderr
     out = tmp_path / "out.jsonl"
-    first = qa(["batch", qfile, "--server", server.url, "-o", out], cache_dir)
-    again = qa(["batch", qfile, "--server", server.url, "-o", out, "--resume"], cache_dir)
+    first = qa(["batch", qfile, "--server", server.url, "-o", out, "--no-reader"], cache_dir)
+    again = qa(["batch", qfile, "--server", server.url, "-o", out, "--resume", "--no-reader"], cache_dir)
     assert first.returncode == again.returncode == 1 and "skipped 2 already answered" in again.stderr
 
 
@@ -92,7 +93,7 @@ def test_several_clients_at_once_get_correct_answers(server):
         for i in range(6):
             q = list(questions)[(n + i) % 2]
             req = urllib.request.Request(server.url + "/ask", method="POST",
-                                         data=json.dumps({"question": q, "top_k": 1}).encode(),
+                                         data=json.dumps({"question": q, "top_k": 1, "reader": READER}).encode(),
                                          headers={"Content-Type": "application/json"})
             try:
                 out = json.loads(urllib.request.urlopen(req, timeout=120).read())
@@ -136,14 +137,14 @@ def test_token_server_refusals_and_a_deleted_index(seeds_index, cache_dir, tmp_p
         assert len(taken.stderr.strip().splitlines()) == 1
         denied = qa(["ask", Q_DEPUTY, "--server", srv.url], cache_dir)
         assert denied.returncode == 1 and "token" in denied.stderr and len(denied.stderr.strip().splitlines()) == 1
-        ok = qa(["ask", Q_DEPUTY, "--server", srv.url, "--json"], cache_dir, QA_TOKEN="t0ken")
+        ok = qa(["ask", Q_DEPUTY, "--server", srv.url, "--json", "--no-reader"], cache_dir, QA_TOKEN="t0ken")
         assert ok.returncode == 0 and json.loads(ok.stdout)["passages"][0]["doc"] == DEPUTY_DOC
         shutil.rmtree(folder)
         gone = qa(["ask", Q_DEPUTY, "--server", srv.url, "--token", "t0ken"], cache_dir)
         assert gone.returncode == 1 and "not available" in gone.stderr and "no index in" in gone.stderr
         assert len(gone.stderr.strip().splitlines()) == 1
         shutil.copytree(seeds_index.folder, folder)
-        back = qa(["ask", Q_DEPUTY, "--server", srv.url, "--json"], cache_dir, QA_TOKEN="t0ken")
+        back = qa(["ask", Q_DEPUTY, "--server", srv.url, "--json", "--no-reader"], cache_dir, QA_TOKEN="t0ken")
         assert back.returncode == 0 and json.loads(back.stdout)["passages"][0]["doc"] == DEPUTY_DOC
     finally:
         srv.stop()
@@ -152,7 +153,7 @@ def test_token_server_refusals_and_a_deleted_index(seeds_index, cache_dir, tmp_p
 def test_shell_answers_line_after_line(seeds_index, cache_dir):
     lines = "\n".join([Q_DEPUTY, ":k 2", ":mode bm25", ":json", Q_SECRETARY, ":mode fuzzy", ":text",
                        ":mode hybrid", Q_ABSTAIN, ":all", Q_ABSTAIN, ":nope", "？！", ":quit", Q_DEPUTY]) + "\n"
-    res = qa(["shell", "--index", seeds_index.folder], cache_dir, input=lines)
+    res = qa(["shell", "--index", seeds_index.folder, *NO_READER], cache_dir, input=lines)
     assert res.returncode == 0, res.stderr
     out = res.stdout
     assert out.count("000_c13455d065a0bfbb.txt ¶") >= 1 and "[5]" in out  # the first question, 5 passages
@@ -181,7 +182,7 @@ def test_shell_prompt_with_line_editing(seeds_index, cache_dir, tmp_path, monkey
     with create_pipe_input() as inp, create_app_session(input=inp, output=DummyOutput()):
         inp.send_text(":k 1\r" + Q_DEPUTY + "\r")
         inp.send_bytes(b"\x04")  # Ctrl-D
-        settings = Settings(as_json=True)
+        settings = Settings(as_json=True, reader=READER)
         run_shell(Service(seeds_index.folder, cache_dir=cache_dir), settings, _terminal_lines(), said.append)
     assert settings.top_k == 1 and "top_k = 1" in said
     history = (tmp_path / "qa" / "shell_history").read_text(encoding="utf-8")
@@ -200,9 +201,9 @@ def test_mcp_tools_over_stdio(seeds_index, cache_dir):
         async with stdio_client(params) as (read, write), ClientSession(read, write) as s:
             await s.initialize()
             tools = {t.name: t for t in (await s.list_tools()).tools}
-            asked = await s.call_tool("ask", {"question": Q_DEPUTY, "top_k": 2})
+            asked = await s.call_tool("ask", {"question": Q_DEPUTY, "top_k": 2, "reader": READER})
             searched = await s.call_tool("search", {"query": Q_ABSTAIN, "top_k": 3})
-            abstained = await s.call_tool("ask", {"question": Q_ABSTAIN})
+            abstained = await s.call_tool("ask", {"question": Q_ABSTAIN, "reader": READER})
             bad = await s.call_tool("ask", {"question": "？！"})
             return tools, asked, searched, abstained, bad
 

@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from serving import READER
 
 Q_DEPUTY = "株洲市妇幼保健院的党委专职副书记是谁？"
 Q_ABSTAIN = "株洲市二医院2022年全年的门诊量是多少人次？"
@@ -38,6 +39,7 @@ def test_ask_and_open_the_cited_document(browser, served, tmp_path):
     elsewhere: list[str] = []
     page.on("request", lambda r: None if r.url.startswith((served.url, "data:")) else elsewhere.append(r.url))
     page.goto(served.url + "/")
+    page.set_checked("#reader", READER)
     page.fill("#question", Q_DEPUTY)
     page.click("#submit")
     page.wait_for_selector(".card")
@@ -75,6 +77,7 @@ def test_ask_and_open_the_cited_document(browser, served, tmp_path):
     if shots:  # how docs/web-page.png is made
         desktop = browser.new_page(viewport={"width": 1000, "height": 760}, locale="zh-CN")
         desktop.goto(served.url + "/")
+        desktop.set_checked("#reader", READER)
         desktop.fill("#question", "株洲市中心医院的党委书记是谁？")
         desktop.click("#submit")
         desktop.wait_for_selector(".card")

@@ -5,7 +5,7 @@
 const LABELS = {
   zh: {
     subtitle: "从你的文档中找出回答问题的原文段落，附出处", question: "问题", topk: "段落数", mode: "排序",
-    ask: "提问", token: "访问令牌", close: "关闭", asking: "正在查找…", answer: "答案",
+    ask: "提问", reader: "抽取答案", token: "访问令牌", close: "关闭", asking: "正在查找…", answer: "答案",
     abstain: "索引中没有段落能有把握地回答这个问题。", closest: "最接近的段落：",
     paragraph: "段", line: "行", page: "页", chars: "字符", score: "得分",
     placeholder: "输入问题，例如：株洲市中心医院的党委书记是谁？", needtoken: "服务器需要访问令牌：请在上方输入后重试。",
@@ -13,7 +13,7 @@ const LABELS = {
   },
   en: {
     subtitle: "Source passages from your documents that answer a question, with citations", question: "Question",
-    topk: "Passages", mode: "Ranking", ask: "Ask", token: "Token", close: "Close", asking: "Searching…",
+    topk: "Passages", mode: "Ranking", ask: "Ask", reader: "Extract the answer", token: "Token", close: "Close", asking: "Searching…",
     answer: "Answer", abstain: "No passage in the index answers this question with confidence.",
     closest: "Closest passages:", paragraph: "¶", line: "line", page: "page", chars: "chars", score: "score",
     placeholder: "Type a question, e.g. Who is the Party secretary of Zhuzhou Central Hospital?",
@@ -154,7 +154,8 @@ async function ask(ev) {
   $("submit").disabled = true;
   setStatus(t("asking"));
   try {
-    last = await call("/ask", { question, top_k: Number($("top_k").value), mode: $("mode").value, show_all: true });
+    last = await call("/ask", { question, top_k: Number($("top_k").value), mode: $("mode").value, show_all: true,
+                               reader: $("reader").checked });
     setStatus("");
     render(last);
   } catch (e) {
