@@ -82,6 +82,7 @@ def _embed_workers() -> list:
 
 
 def test_a_two_node_cluster_survives_a_killed_worker(corpus, local, cache_dir, tmp_path, monkeypatch):
+    import psutil
     from ray.cluster_utils import Cluster
 
     monkeypatch.setattr(build_mod, "CHUNK", 16)  # many tasks, so one is under way when the worker dies
@@ -95,13 +96,16 @@ def test_a_two_node_cluster_survives_a_killed_worker(corpus, local, cache_dir, t
         def kill_one_worker() -> None:
             deadline = time.monotonic() + 600
             while time.monotonic() < deadline and not killed:
-                workers = _embed_workers()
-                seen_workers[:] = [p.pid for p in workers]
-                # wait until both workers run (the model loaded, chunks under way), then kill one
-                if len(workers) >= 2 and all(p.cpu_times().user > 3 for p in workers):
-                    time.sleep(2)
-                    os.kill(workers[0].pid, signal.SIGKILL)
-                    killed.append(workers[0].pid)
+                try:
+                    workers = _embed_workers()
+                    seen_workers[:] = [p.pid for p in workers]
+                    # wait until both workers run (the model loaded, chunks under way), then kill one
+                    if len(workers) >= 2 and all(p.cpu_times().user > 3 for p in workers):
+                        time.sleep(2)
+                        os.kill(workers[0].pid, signal.SIGKILL)
+                        killed.append(workers[0].pid)
+                except (psutil.Error, ProcessLookupError):
+                    pass  # a worker that went away while looked at
                 time.sleep(0.2)
 
         killer = threading.Thread(target=kill_one_worker, daemon=True)
