@@ -50,7 +50,10 @@ def _setup_logging(quiet: bool = False) -> None:
 
 
 def _fail(message: str) -> None:
-    _stderr().print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+    from rich.markup import escape
+
+    # escaped: brackets in a message (`pip install "qa[ray]"`, a path) are text, not markup
+    _stderr().print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
     raise typer.Exit(code=1)
 
 
