@@ -89,7 +89,8 @@ def _ray_option(paths: list[Path]) -> tuple[list[Path], str | bool | None]:
     """The paths without ``--ray`` and its address; True for ``--ray`` alone, None without it."""
     out: list[Path] = []
     ray: str | bool | None = None
-    args = [str(p) for p in paths]
+    # the paths came as Path objects, which fold the "//" of a ray:// address into "/"
+    args = [re.sub(r"^(--ray=)?ray:/(?!/)", r"\1ray://", str(p)) for p in paths]
     i = 0
     while i < len(args):
         a = args[i]
