@@ -109,15 +109,14 @@ class PhaseTimer:
 def build_phases():
     """What to time inside Index.build. Nested: model load is inside embed, faiss build inside write index."""
     import qa.index as store
-    from qa import api, embed, model
+    from qa import build, embed, model
 
     targets = [
-        (api, "read_paths", "read"),
-        (api, "split_passages", "split"),
-        (api, "_reusable", "load old index"),
+        (build, "split_passages", "split"),
+        (build.Reuse, "open", "load old index"),
         (model, "load_model", "model load"),
         (embed.Embedder, "encode_passages", "embed"),
-        (store, "write_index", "write index"),
+        (store, "publish_generation", "write index"),
         (store, "make_dense", "faiss build"),
     ]
     return targets
@@ -125,22 +124,22 @@ def build_phases():
 
 @contextlib.contextmanager
 def time_lexical(times: dict):
-    from qa.lexical import LexicalIndex
+    from qa import lexical
 
-    orig = LexicalIndex.__dict__["build"]
+    orig = lexical.bm25_from_ids
 
-    def build(cls, texts, known=None):
+    def bm25_from_ids(ids, vocab):
         t0 = now()
         try:
-            return orig.__func__(cls, texts, known)
+            return orig(ids, vocab)
         finally:
             times["bm25 build"] = times.get("bm25 build", 0.0) + now() - t0
 
-    LexicalIndex.build = classmethod(build)
+    lexical.bm25_from_ids = bm25_from_ids
     try:
         yield
     finally:
-        LexicalIndex.build = orig
+        lexical.bm25_from_ids = orig
 
 
 @contextlib.contextmanager

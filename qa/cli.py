@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from pathlib import Path
 from typing import Optional
@@ -52,7 +53,10 @@ def _setup_logging(quiet: bool = False) -> None:
 
 
 def _fail(message: str) -> None:
-    _stderr().print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+    from rich.markup import escape
+
+    # escaped: brackets in a message (`pip install "qa[ray]"`, a path) are text, not markup
+    _stderr().print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
     raise typer.Exit(code=1)
 
 
@@ -79,19 +83,54 @@ def _open(index: Optional[Path], model: Optional[str], cache_dir: Optional[Path]
     return Index.open(index, model=model, cache_dir=cache_dir)
 
 
-@app.command("index")
+# `--ray [ADDRESS]` takes an optional value, which typer cannot declare: it reaches the command among
+# the paths and is picked out there (``_ray_option``).
+_RAY_ADDRESS = re.compile(r"^(ray://\S+|[\w.\-]+:\d+|\[[0-9a-fA-F:]+\]:\d+|auto|local)$")
+
+
+def _ray_option(paths: list[Path]) -> tuple[list[Path], str | bool | None]:
+    """The paths without ``--ray`` and its address; True for ``--ray`` alone, None without it."""
+    out: list[Path] = []
+    ray: str | bool | None = None
+    # the paths came as Path objects, which fold the "//" of a ray:// address into "/"
+    args = [re.sub(r"^(--ray=)?ray:/(?!/)", r"\1ray://", str(p)) for p in paths]
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a == "--ray":
+            ray = True
+            if i + 1 < len(args) and _RAY_ADDRESS.match(args[i + 1]):
+                ray = args[i + 1]
+                i += 1
+        elif a.startswith("--ray="):
+            ray = a.split("=", 1)[1] or True
+        elif a.startswith("-") and a != "-":
+            from .errors import QAError
+
+            raise QAError(f"unknown option '{a}': see qa index --help")
+        else:
+            out.append(Path(a))
+        i += 1
+    return out, ray
+
+
+@app.command("index", context_settings={"ignore_unknown_options": True})
 def index_cmd(
     paths: list[Path] = typer.Argument(..., help="Files or folders: .txt, .md, .jsonl ({id, title, text} a line), "
                                ".html, .pdf, .docx."),
     index: Optional[Path] = IndexOpt,
     model: Optional[str] = ModelOpt,
-    index_type: str = typer.Option("auto", "--index-type", help="auto, flat (exact) or hnsw (approximate)."),
+    index_type: str = typer.Option("auto", "--index-type", help="auto, flat (exact), hnsw (approximate) or "
+                                   "ivfpq (compressed, for millions of passages)."),
     precision: str = typer.Option("float32", "--precision", help="float32, or bf16: faster on CPUs with "
                                   "AMX/AVX512-BF16, slightly less accurate; questions then use it too."),
     cache_dir: Optional[Path] = CacheOpt,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only warnings and errors on stderr."),
 ) -> None:
-    """Build (or update) an index of PATHS."""
+    """Build (or update) an index of PATHS.
+
+    --ray [ADDRESS]: embed on Ray workers: a local Ray (or RAY_ADDRESS) without ADDRESS, else the
+    cluster at ADDRESS (HOST:PORT). Needs pip install "qa[ray]"; the index is written here."""
     _setup_logging(quiet)
 
     def body():
@@ -100,16 +139,21 @@ def index_cmd(
         from . import index as store
         from .api import Index, default_index_dir
 
+        files, ray = _ray_option(paths)
+        if not files:
+            from .errors import QAError
+
+            raise QAError("no PATH to index: give files or folders")
         t0 = time.perf_counter()
         before = store.current_generation(index or default_index_dir())
-        built = Index.build(paths, index, model=model, cache_dir=cache_dir, index_type=index_type,
-                            progress=not quiet, precision=precision)
+        built = Index.build(files, index, model=model, cache_dir=cache_dir, index_type=index_type,
+                            progress=not quiet, precision=precision, ray=ray)
         m = built.manifest
         skipped = len(m.get("skipped", []))
         verb = "up to date:" if built.stored.generation == before else "indexed"
         _stderr().print(
             f"{verb} {m['passages']} passages from {len(m['sources'])} files into {built.folder} "
-            f"({m['index_type']}, {m['model']['name']}) in {time.perf_counter() - t0:.1f}s"
+            f"({m['index_type']}, {m['model']['name']}{', on Ray' if m.get('engine') == 'ray' else ''}) in {time.perf_counter() - t0:.1f}s"
             + (f"; skipped {skipped} (see warnings above)" if skipped else ""),
             highlight=False,
         )

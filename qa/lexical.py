@@ -70,6 +70,14 @@ def tokenize(text: str) -> list[str]:
     return [w for w in out if w not in _STOP]
 
 
+def bm25_from_ids(ids, vocab: dict[str, int]):
+    """A bm25s model of passages given as word ids (a sequence of id lists) over ``vocab``."""
+    bm25s = _bm25s()
+    model = bm25s.BM25(k1=1.2, b=0.75)
+    model.index(bm25s.tokenization.Tokenized(ids=ids, vocab=vocab), show_progress=False)
+    return model
+
+
 class LexicalIndex:
     """BM25 over passages; keeps the vocabulary so a query's coverage of the corpus can be measured."""
 
@@ -81,15 +89,11 @@ class LexicalIndex:
     @classmethod
     def build(cls, texts: list[str], known: dict[str, list[str]] | None = None) -> "LexicalIndex":
         """BM25 over ``texts``; ``known`` maps texts already tokenized (by an earlier build) to their words."""
-        bm25s = _bm25s()
-
         known = known or {}
         tokens = [known[t] if t in known else tokenize(t) for t in texts]
         vocab: dict[str, int] = {}
         ids = [[vocab.setdefault(w, len(vocab)) for w in toks] for toks in tokens]
-        model = bm25s.BM25(k1=1.2, b=0.75)
-        model.index(bm25s.tokenization.Tokenized(ids=ids, vocab=vocab), show_progress=False)
-        return cls(model, vocab, tokens)
+        return cls(bm25_from_ids(ids, vocab), vocab, tokens)
 
     def save(self, folder: Path) -> None:
         self._model.save(str(folder), corpus=None)
@@ -114,7 +118,8 @@ class LexicalIndex:
     def load(cls, folder: Path) -> "LexicalIndex":
         import json
 
-        model = _bm25s().BM25.load(str(folder), load_corpus=False)
+        # Memory-mapped: the BM25 matrix of ten million passages stays on disk, read where a query looks.
+        model = _bm25s().BM25.load(str(folder), load_corpus=False, mmap=True)
         vocab = json.loads((folder / "vocab.index.json").read_text(encoding="utf-8"))
         return cls(model, vocab)
 
