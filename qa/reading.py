@@ -134,7 +134,9 @@ def read_answers(reader: Reader, answers: list[Answer], policy: ReadingPolicy | 
             ext = _extract(h.passage, span)
             hits[h_i] = replace(h, answer=ext, sentence=_sentence_holding(h.passage, ext.offset, h.sentence))
             gap = span.margin - policy.threshold(ans.question, h.passage)
-            if best is None or gap > best[0]:
+            # The best-ranked passage that the reader trusts gives the answer: margins of different
+            # passages are not on one scale (a former secretary outscored the current one), ranks are.
+            if best is None or (best[0] < 0 and gap > best[0]):
                 best = (gap, h_i)
         assert best is not None
         unsure = best[0] < 0
