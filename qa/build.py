@@ -291,4 +291,4 @@ def _bar(progress: bool):
         return None
     from tqdm import tqdm
 
-    return tqdm(desc="Passages", unit=" passages")
+    return tqdm(desc="Passages", unit=" passages", delay=2.0)  # no bar for builds that end at once
