@@ -69,7 +69,12 @@ function marked(parent, text, ranges) {
     let node = document.createTextNode(text.slice(s, e));
     ranges.filter((r) => r.start <= s && e <= r.end)
       .sort((a, b) => (a.end - a.start) - (b.end - b.start))
-      .forEach((r) => { const m = el("mark", r.cls); if (r.id) m.id = r.id; m.appendChild(node); node = m; });
+      .forEach((r) => {
+        const m = el("mark", r.cls);
+        if (r.id && !r.placed) { m.id = r.id; r.placed = true; } // a range cut in pieces: the id on its first
+        m.appendChild(node);
+        node = m;
+      });
     parent.appendChild(node);
   }
 }
