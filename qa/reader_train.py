@@ -1,9 +1,11 @@
 """Trains the extractive reader on CMRC 2018 (SQuAD-style data), deterministically for a seed, with resume.
 
 Positives: each question against its gold paragraph. Negatives: the question against paragraphs that
-BM25 ranks high for it but that do not contain its answer (same article, same subject: the reader
-learns "about the same thing, but does not state the fact"). Checkpoints go to a folder of their own;
-a run started again with the same arguments continues from the newest one.
+BM25 ranks high for it but that do not contain its answer, and against its own gold paragraph with the
+sentences holding the answer cut out (same subject, same names: the reader learns "about the same thing,
+but does not state the fact"). A second folder in the same layout (another language) may be added; only
+its even-numbered articles are trained on, so the odd ones stay for measuring. Checkpoints go to a folder
+of their own; a run started again with the same arguments continues from the newest one.
 """
 
 from __future__ import annotations
@@ -38,7 +40,9 @@ class TrainConfig:
     weight_decay: float = 0.01
     frozen_layers: int = 2  # the embeddings and this many lower layers stay as the default model has them
     negatives: float = 0.25  # hard-negative windows per question, on average
-    limit: int = 0  # use only the first N questions (0: all)
+    deletions: float = 0.0  # answer-cut gold paragraphs per question, on average
+    extra_data: str = ""  # a second folder in the same layout; its even-numbered articles are trained on
+    limit: int = 0  # use only the first N questions of each folder (0: all)
     max_length: int = 512
     checkpoint_every: int = 150
     log_every: int = 10
@@ -58,22 +62,50 @@ def _log(msg: str) -> None:
     print(msg, flush=True)
 
 
-def load_examples(data: Path, limit: int) -> tuple[list[Example], list[list[Example]]]:
-    """Positive examples, and for each the pool of hard-negative examples drawn from."""
+def article_of(paragraph_id: str) -> int:
+    """The article number in a bench paragraph id (`cmrc2018-train-12-0` -> 12)."""
+    return int(paragraph_id.rsplit("-", 2)[-2])
+
+
+def answer_cut(text: str, start: int, end: int, answers: list[str], min_chars: int = 40) -> str | None:
+    """The text without the sentences that overlap [start, end); None when an answer would remain or
+    too little text is left."""
+    from .answer import split_sentences
+
+    gone = [(a, b) for a, b in split_sentences(text) if a < end and b > start]
+    if not gone:
+        return None
+    cut, at = [], 0
+    for a, b in gone:
+        cut.append(text[at:a])
+        at = b
+    cut = "".join(cut) + text[at:]
+    if len(cut) < min_chars or any(x and x in cut for x in answers):
+        return None
+    return cut
+
+
+def load_examples(data: Path, limit: int, even_articles: bool = False
+                  ) -> tuple[list[Example], list[list[Example]], list[Example | None]]:
+    """Positive examples, for each the pool of hard negatives drawn from, and its answer-cut paragraph."""
     from .lexical import LexicalIndex
 
     corpus = [json.loads(line) for line in (data / "corpus.jsonl").open(encoding="utf-8")]
     by_id = {p["id"]: i for i, p in enumerate(corpus)}
     questions = [json.loads(line) for line in (data / "questions.jsonl").open(encoding="utf-8")]
+    if even_articles:
+        questions = [q for q in questions if article_of(q["gold"][0]) % 2 == 0]
     if limit:
         questions = questions[:limit]
     lexical = LexicalIndex.build([p["title"] + "\n" + p["text"] for p in corpus])
-    positives, pools = [], []
+    positives, pools, cuts = [], [], []
     for q in questions:
         gold = corpus[by_id[q["gold"][0]]]
         start = q["answer_starts"][0]
         answer = q["answers"][0]
         positives.append(Example(q["question"], gold["title"], gold["text"], start, start + len(answer)))
+        cut = answer_cut(gold["text"], start, start + len(answer), q["answers"])
+        cuts.append(Example(q["question"], gold["title"], cut, -1, -1) if cut else None)
         scores = lexical.scores(q["question"])
         pool = []
         for i in np.argsort(-scores)[:8]:
@@ -84,7 +116,7 @@ def load_examples(data: Path, limit: int) -> tuple[list[Example], list[list[Exam
             if len(pool) == 3:
                 break
         pools.append(pool)
-    return positives, pools
+    return positives, pools, cuts
 
 
 def windows_for(tokenizer, examples: list[Example], max_length: int) -> tuple[list[Window], list[tuple[int, int]]]:
@@ -97,13 +129,21 @@ def windows_for(tokenizer, examples: list[Example], max_length: int) -> tuple[li
     return windows, labels
 
 
-def epoch_plan(cfg: TrainConfig, n_pos: int, pools: list[list[Example]], epoch: int) -> list[tuple[int, int]]:
-    """(question, negative index or -1) items of one epoch; the same for the same seed and epoch."""
+CUT = -2  # in an epoch plan: the question's answer-cut paragraph
+
+
+def epoch_plan(cfg: TrainConfig, n_pos: int, pools: list[list[Example]], epoch: int,
+               cuts: list[Example | None] | None = None) -> list[tuple[int, int]]:
+    """(question, negative index, -1 for its gold paragraph or CUT) items of one epoch; the same for the
+    same seed and epoch."""
     rng = random.Random(cfg.seed * 1000 + epoch)
     items = [(i, -1) for i in range(n_pos)]
     for i, pool in enumerate(pools):
         if pool and rng.random() < cfg.negatives:
             items.append((i, rng.randrange(len(pool))))
+    if cfg.deletions and cuts:
+        cut_rng = random.Random(cfg.seed * 3000 + epoch)
+        items += [(i, CUT) for i, c in enumerate(cuts) if c is not None and cut_rng.random() < cfg.deletions]
     return items
 
 
@@ -180,7 +220,10 @@ def train(cfg: TrainConfig, base_dir: Path | None = None) -> dict:
     base_dir = base_dir or ensure_default_model()
     tokenizer = AutoTokenizer.from_pretrained(str(base_dir))
     t0 = time.time()
-    positives, pools = load_examples(Path(cfg.data), cfg.limit)
+    positives, pools, cuts = load_examples(Path(cfg.data), cfg.limit)
+    if cfg.extra_data:
+        more = load_examples(Path(cfg.extra_data), cfg.limit, even_articles=True)
+        positives, pools, cuts = positives + more[0], pools + more[1], cuts + more[2]
     pos_windows, pos_labels = windows_for(tokenizer, positives, cfg.max_length)
     # Windows of a gold paragraph that miss its answer cost a sixth of the compute and teach only what
     # the hard negatives teach better.
@@ -190,6 +233,13 @@ def train(cfg: TrainConfig, base_dir: Path | None = None) -> dict:
     for k, w in enumerate(pos_windows):
         pos_by_q[w.example].append(k)
     flat_neg = [e for pool in pools for e in pool]
+    n_pool = len(flat_neg)
+    cut_of = {}
+    if cfg.deletions:
+        for q, c in enumerate(cuts):
+            if c is not None:
+                cut_of[q] = len(flat_neg)
+                flat_neg.append(c)
     neg_windows, neg_labels = windows_for(tokenizer, flat_neg, cfg.max_length) if flat_neg else ([], [])
     first_neg_window: dict[int, int] = {}
     for k, w in enumerate(neg_windows):
@@ -198,17 +248,22 @@ def train(cfg: TrainConfig, base_dir: Path | None = None) -> dict:
     for pool in pools:
         neg_index.append([first_neg_window[n + j] for j in range(len(pool))])
         n += len(pool)
+    cut_window = {q: first_neg_window[k] for q, k in cut_of.items()}
     windows = pos_windows + neg_windows
     labels = pos_labels + neg_labels
     offset = len(pos_windows)
     tokens = sum(len(w.input_ids) for w in pos_windows)
     _log(f"data: {len(positives)} questions, {len(pos_windows)} windows holding the answer "
-         f"({tokens} tokens), {len(flat_neg)} hard negatives; {time.time() - t0:.0f}s")
+         f"({tokens} tokens), {n_pool} hard negatives, {len(cut_of)} answer-cut paragraphs; "
+         f"{time.time() - t0:.0f}s")
 
     def epoch_windows(epoch: int) -> list[int]:
         out = []
-        for q, j in epoch_plan(cfg, len(positives), pools, epoch):
-            out += pos_by_q[q] if j < 0 else [offset + neg_index[q][j]]
+        for q, j in epoch_plan(cfg, len(positives), pools, epoch, cuts):
+            if j == CUT:
+                out.append(offset + cut_window[q])
+            else:
+                out += pos_by_q[q] if j < 0 else [offset + neg_index[q][j]]
         return out
 
     per_epoch = [epoch_windows(e) for e in range(math.ceil(cfg.epochs))]

@@ -135,3 +135,30 @@ def test_a_tiny_training_run_lowers_the_loss_and_resumes_exactly(tmp_path):
     train(cfg("parts", max_steps=5))
     resumed = train(cfg("parts"))
     assert resumed["losses"] == pytest.approx(losses, abs=1e-4)
+
+
+@needs_bench
+def test_answer_cut_paragraphs_keep_the_subject_and_lose_the_answer():
+    from qa.answer import split_sentences
+    from qa.reader_train import CUT, TrainConfig, epoch_plan, load_examples
+
+    positives, pools, cuts = load_examples(BENCH / "cmrc2018-train", 40)
+    made = [(p, c) for p, c in zip(positives, cuts) if c is not None]
+    assert len(made) >= 30  # most answers sit inside one sentence of a longer paragraph
+    for p, c in made:
+        answer = p.text[p.start:p.end]
+        assert answer not in c.text and c.question == p.question and c.start == -1
+        # what is left is the paragraph's other sentences, unchanged and in order
+        kept = [p.text[a:b] for a, b in split_sentences(p.text) if b <= p.start or a >= p.end]
+        at = 0
+        for sentence in kept:
+            at = c.text.index(sentence, at) + len(sentence)
+        assert len(c.text) < len(p.text)
+    # English paragraphs: only even-numbered articles train, so the odd ones stay for measuring
+    en, _, en_cuts = load_examples(BENCH / "squadshifts-wiki", 0, even_articles=True)
+    assert en and sum(c is not None for c in en_cuts) > len(en) // 2
+    cfg = TrainConfig(data="", out="", checkpoints="", deletions=0.5)
+    plan = epoch_plan(cfg, len(positives), pools, 0, cuts)
+    drawn = [q for q, j in plan if j == CUT]
+    assert drawn and all(cuts[q] is not None for q in drawn)
+    assert epoch_plan(cfg, len(positives), pools, 0, cuts) == plan
