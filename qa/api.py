@@ -13,6 +13,7 @@ from .answer import AbstainRule, Answerer
 from .embed import Embedder, bf16_is_native, passage_text, text_key
 from .errors import QAError
 from .ingest import split_passages
+from .langs import ANALYZER_VERSION, detect_passages
 from .lexical import LexicalIndex
 from .readers import read_paths
 from .retrieve import MODES, FusionWeights, Retriever
@@ -119,14 +120,18 @@ class Index:
             for i, k in enumerate(keys):
                 if k in cached:
                     vectors[i] = cached[k]
-            known_words = {t: cached_tokens[k] for t, k in zip(texts, keys) if k in cached_tokens}
-            lexical = LexicalIndex.build(texts, known_words)
+            langs = detect_passages([p.text for p in passages], [p.doc for p in passages])
+            known_words = {t: cached_tokens[k][1] for t, k, lang in zip(texts, keys, langs)
+                           if k in cached_tokens and cached_tokens[k][0] == lang}
+            lexical = LexicalIndex.build(texts, langs, known_words)
             meta = {
                 "model": {"name": embedder.name, "dim": int(dim), "precision": embedder.precision},
                 "index_type_requested": index_type,
                 "sources": sources,
                 "roots": [str(Path(p).resolve()) for p in paths],
                 "skipped": [{"path": p, "reason": r} for p, r in report.skipped],
+                "languages": lexical.languages,
+                "analyzer": ANALYZER_VERSION,
             }
             store.write_index(folder, passages, vectors, lexical, meta, keys, index_type=index_type)
         return cls.open(folder, model=model, cache_dir=cache_dir, _embedder=embedder)
@@ -258,11 +263,13 @@ def _up_to_date(folder: Path, embedder: Embedder, sources: list[dict], index_typ
         and m.get("model", {}).get("precision", "float32") == embedder.precision
         and m.get("index_type_requested") == index_type
         and m.get("sources") == sources
+        and m.get("analyzer") == ANALYZER_VERSION  # BM25 words from an older analyzer are redone
     )
 
 
-def _reusable(folder: Path, model_name: str) -> tuple[dict[str, np.ndarray], dict[str, list[str]]]:
-    """Vectors and BM25 words of an existing index built with the same model, keyed by passage text."""
+def _reusable(folder: Path, model_name: str) -> tuple[dict[str, np.ndarray], dict[str, tuple[str, list[str]]]]:
+    """Vectors, and the language and BM25 words, of the passages of an existing index built with the
+    same model, keyed by passage text."""
     if not store.exists(folder):
         return {}, {}
     try:
