@@ -15,7 +15,9 @@ from .errors import QAError
 from .ingest import split_passages
 from .langs import ANALYZER_VERSION, detect_passages
 from .lexical import LexicalIndex
+from .reader import Reader
 from .readers import read_paths
+from .reading import ReadingPolicy, read_answers, shared_reader
 from .retrieve import MODES, FusionWeights, Retriever
 from .types import Answer, Passage
 
@@ -59,6 +61,8 @@ class Index:
 
         rule = AbstainRule(use_dense=stored.model_name == DEFAULT_MODEL)
         self.answerer = Answerer(stored.passages, stored.vectors, stored.lexical, embedder, rule)
+        self.reading = ReadingPolicy()
+        self.reader_weights: Path | None = None  # None: the weights shipped with qa
 
     @property
     def passages(self) -> list[Passage]:
@@ -165,9 +169,11 @@ class Index:
         return cls.open(folder)
 
     # -- asking -------------------------------------------------------------------------------------
-    def ask(self, question: str, top_k: int = DEFAULT_TOP_K, mode: str = "hybrid", abstain: bool = True) -> Answer:
-        """Ranked, cited passages for one question; raises QAError for an unusable question."""
-        answer = self.ask_many([question], top_k=top_k, mode=mode, abstain=abstain)[0]
+    def ask(self, question: str, top_k: int = DEFAULT_TOP_K, mode: str = "hybrid", abstain: bool = True,
+            reader: bool = True) -> Answer:
+        """Ranked, cited passages for one question, with the answer the reader picks out of them
+        (``reader=False``: passages and sentences only); raises QAError for an unusable question."""
+        answer = self.ask_many([question], top_k=top_k, mode=mode, abstain=abstain, reader=reader)[0]
         if answer.error:
             raise QAError(answer.error)
         return answer
@@ -179,6 +185,7 @@ class Index:
         mode: str = "hybrid",
         abstain: bool = True,
         batch_size: int = 64,
+        reader: bool = True,
     ) -> list[Answer]:
         """Answer many questions, embedding them in batches; a bad question gets an error entry."""
         if mode not in MODES:
@@ -188,10 +195,11 @@ class Index:
         items = [(q if isinstance(q, tuple) else (str(i + 1), q)) for i, q in enumerate(questions)]
         answers: list[Answer] = []
         for s in range(0, len(items), batch_size):
-            answers.extend(self._answer_batch(items[s:s + batch_size], top_k, mode, abstain))
+            answers.extend(self._answer_batch(items[s:s + batch_size], top_k, mode, abstain, reader))
         return answers
 
-    def _answer_batch(self, items: list[tuple[str, str]], top_k: int, mode: str, abstain: bool) -> list[Answer]:
+    def _answer_batch(self, items: list[tuple[str, str]], top_k: int, mode: str, abstain: bool,
+                      reader: bool) -> list[Answer]:
         out: list[Answer | None] = [None] * len(items)
         good: list[tuple[int, str]] = []
         for j, (qid, q) in enumerate(items):
@@ -204,7 +212,7 @@ class Index:
         self._check_model()
         qs = [q for _, q in good]
         answers = self.answer_vectors(qs, self.embed_questions(qs), top_k, mode, abstain,
-                                      ids=[items[j][0] for j, _ in good])
+                                      ids=[items[j][0] for j, _ in good], reader=reader)
         for (j, _), a in zip(good, answers):
             out[j] = a
         return [a for a in out if a is not None]
@@ -216,13 +224,22 @@ class Index:
         return self.embedder.encode_queries(questions)
 
     def answer_vectors(self, questions: list[str], vectors: np.ndarray, top_k: int = DEFAULT_TOP_K,
-                       mode: str = "hybrid", abstain: bool = True, ids: list[str] | None = None) -> list[Answer]:
+                       mode: str = "hybrid", abstain: bool = True, ids: list[str] | None = None,
+                       reader: bool = True) -> list[Answer]:
         """Answers for already-checked questions whose vectors are known."""
         ids = ids or [str(i + 1) for i in range(len(questions))]
-        return [
+        answers = [
             self.answerer.compose(q, v, self.retriever.search(q, v, top_k * 3, mode), top_k, qid=i, abstain=abstain)
             for q, v, i in zip(questions, vectors, ids)
         ]
+        if reader:
+            answers = read_answers(self.reader, answers, self.reading, abstain=abstain)
+        return answers
+
+    @property
+    def reader(self) -> Reader:
+        """The extractive reader, loaded on first use and shared by every index of the process."""
+        return shared_reader(self.reader_weights, self.embedder.cache_dir)
 
     def _fit(self, question: str) -> str:
         """Cut a question the model cannot take whole, with a warning."""

@@ -13,8 +13,8 @@ from pathlib import Path
 from .errors import QAError
 from .types import Answer
 
-CSV_FIELDS = ["id", "question", "abstained", "error", "rank", "score", "doc", "paragraph", "start", "end",
-              "line", "sentence", "text"]
+CSV_FIELDS = ["id", "question", "answer", "abstained", "error", "rank", "score", "doc", "paragraph", "start", "end",
+              "line", "sentence", "passage_answer", "text"]
 
 
 def read_questions(source: str) -> tuple[list[tuple[str, str]], list[Answer]]:
@@ -136,12 +136,14 @@ def _to_csv(records: list[dict], answers: list[Answer]) -> str:
     w = csv.DictWriter(buf, fieldnames=CSV_FIELDS, extrasaction="ignore")
     w.writeheader()
     for r in records:
-        base = {"id": r["id"], "question": r["question"], "abstained": r.get("abstained", False),
-                "error": r.get("error", "")}
+        answer = r.get("answer") or {}
+        base = {"id": r["id"], "question": r["question"], "answer": answer.get("text", ""),
+                "abstained": r.get("abstained", False), "error": r.get("error", "")}
         if not r.get("passages"):
             w.writerow(base)
         for p in r.get("passages", []):
-            w.writerow({**base, **p})
+            fields = {k: v for k, v in p.items() if k != "answer"}
+            w.writerow({**base, **fields, "passage_answer": (p.get("answer") or {}).get("text", "")})
     return buf.getvalue()
 
 
@@ -154,6 +156,9 @@ def _to_md(records: list[dict], answers: list[Answer]) -> str:
             continue
         if r.get("abstained"):
             out.append("_No passage answers this question with confidence; closest passages:_\n")
+        elif r.get("answer"):
+            a = r["answer"]
+            out.append(f"**Answer:** {a['text']} (`{a['doc']} ¶{a['paragraph']}`)\n")
         for p in r.get("passages", []):
             cite = f"{p['doc']} ¶{p['paragraph']}, line {p['line']}, chars {p['start']}-{p['end']}"
             text = p["text"].replace("\n", " ")

@@ -22,6 +22,8 @@ ModeOpt = typer.Option("hybrid", "--mode", help="Ranking: hybrid, dense or bm25.
 ModelOpt = typer.Option(None, "--model", "-m", help="sentence-transformers model name or local folder "
                         "[default: multilingual-e5-small, rebuilt offline].")
 CacheOpt = typer.Option(None, "--cache-dir", envvar="QA_CACHE_DIR", help="Where the default model is rebuilt.")
+NoReaderOpt = typer.Option(False, "--no-reader", help="Passages and sentences only: no answer span, no reader "
+                           "(faster; abstains by retrieval evidence alone).")
 
 
 def _stderr():
@@ -120,17 +122,18 @@ def ask(
     mode: str = ModeOpt,
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     show_all: bool = typer.Option(False, "--show-all", help="Show passages even when the answer is abstained."),
+    no_reader: bool = NoReaderOpt,
     model: Optional[str] = ModelOpt,
     cache_dir: Optional[Path] = CacheOpt,
 ) -> None:
-    """Ask one question; prints ranked passages with citations and the answering sentence marked."""
+    """Ask one question; prints the answer, then ranked passages with citations and the answering sentence marked."""
     _setup_logging(quiet=as_json)
 
     def body():
         from .render import print_answer
 
         idx = _open(index, model, cache_dir)
-        answer = idx.ask(question, top_k=top_k, mode=mode)
+        answer = idx.ask(question, top_k=top_k, mode=mode, reader=not no_reader)
         if as_json:
             typer.echo(json.dumps(answer.to_dict(show_all=show_all), ensure_ascii=False))
         else:
@@ -149,6 +152,7 @@ def batch(
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write results here [default: stdout]."),
     fmt: Optional[str] = typer.Option(None, "--format", "-f", help="jsonl, csv or md [default: from -o, else jsonl]."),
     resume: bool = typer.Option(False, "--resume", help="Skip questions already answered in the -o file."),
+    no_reader: bool = NoReaderOpt,
     model: Optional[str] = ModelOpt,
     cache_dir: Optional[Path] = CacheOpt,
 ) -> None:
@@ -167,7 +171,7 @@ def batch(
         done = answered_ids(output) if (resume and output) else {}
         todo = [(qid, q) for qid, q in items if qid not in done]
         idx = _open(index, model, cache_dir)
-        answers = idx.ask_many(todo, top_k=top_k, mode=mode) if todo else []
+        answers = idx.ask_many(todo, top_k=top_k, mode=mode, reader=not no_reader) if todo else []
         answers = bad + answers
         write_results(list(done.values()), answers, output, out_format)
         failed = [a for a in answers if a.error]
@@ -190,6 +194,9 @@ def eval_cmd(
     modes: str = typer.Option("dense,bm25,hybrid", "--modes", help="Comma-separated modes to score."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Score only the first N questions."),
     as_json: bool = typer.Option(False, "--json", help="Print the scores as JSON."),
+    no_reader: bool = NoReaderOpt,
+    gold_passage: bool = typer.Option(False, "--gold-passage", help="Score the reader alone: read each "
+                                      "question's gold paragraph (questions with gold ids and answers)."),
     model: Optional[str] = ModelOpt,
     cache_dir: Optional[Path] = CacheOpt,
 ) -> None:
@@ -197,13 +204,25 @@ def eval_cmd(
     _setup_logging(quiet=True)
 
     def body():
-        from .evaluate import evaluate, format_report
+        from .evaluate import evaluate, evaluate_gold_passages, format_report
 
         idx = _open(index, model, cache_dir)
-        report = evaluate(idx, questions, modes=[m.strip() for m in modes.split(",") if m.strip()], limit=limit)
+        if gold_passage:
+            report = evaluate_gold_passages(idx, questions, limit=limit)
+        else:
+            report = evaluate(idx, questions, modes=[m.strip() for m in modes.split(",") if m.strip()],
+                              limit=limit, reader=not no_reader)
         typer.echo(json.dumps(report, ensure_ascii=False, indent=2) if as_json else format_report(report))
 
     _run(body)
+
+
+@app.command("train-reader", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def train_reader(ctx: typer.Context) -> None:
+    """Train the extractive reader (see qa/reader_weights/CARD.md); `qa train-reader --help` for its options."""
+    from .reader_train import main as train_main
+
+    train_main(list(ctx.args))
 
 
 def main() -> None:  # pragma: no cover

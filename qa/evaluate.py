@@ -10,7 +10,8 @@ from pathlib import Path
 
 from .api import Index, check_question
 from .errors import QAError
-from .types import Answer
+from .metrics import exact_match, f1
+from .types import Answer, Hit, Sentence
 
 _WS = re.compile(r"\s+")
 DEPTH = 10
@@ -71,7 +72,16 @@ def _score_one(q: dict, a: Answer) -> dict:
         r["sentence_hit@1"] = float(_contains(a.hits[0].sentence.text, answers))
     elif answers:
         r["sentence_hit@1"] = 0.0
-    return r
+    return r | _answer_scores(q, a)
+
+
+def _answer_scores(q: dict, a: Answer) -> dict:
+    """Answer EM/F1 (CMRC 2018 rule) when the reader ran; an abstained answerable question scores 0."""
+    answers = [str(x) for x in q.get("answers") or []]
+    if not answers or not a.read:
+        return {}
+    said = None if a.abstained or a.answer is None else a.answer.text
+    return {"answer_em": exact_match(said, answers) * 100, "answer_f1": f1(said, answers) * 100}
 
 
 def _mean(rows: list[dict], key: str) -> float | None:
@@ -80,8 +90,8 @@ def _mean(rows: list[dict], key: str) -> float | None:
 
 
 def _summary(rows: list[dict]) -> dict:
-    keys = [k for k in ("recall@1", "recall@5", "recall@10", "mrr@10", "hit@1", "hit@5", "sentence_hit@1")
-            if any(k in r for r in rows)]
+    keys = [k for k in ("recall@1", "recall@5", "recall@10", "mrr@10", "hit@1", "hit@5", "sentence_hit@1",
+                        "answer_em", "answer_f1") if any(k in r for r in rows)]
     out = {k: _mean(rows, k) for k in keys}
     answerable = [r for r in rows if r["answerable"]]
     unanswerable = [r for r in rows if not r["answerable"]]
@@ -123,8 +133,7 @@ def by_passage_language(rows: list[dict]) -> dict:
     return {pair: _summary(rs) for pair, rs in sorted(pairs.items())} if len(pairs) > 1 else {}
 
 
-def evaluate(index: Index, path: Path, modes: list[str], limit: int | None = None, top_k: int = DEPTH) -> dict:
-    """Scores per mode, overall and per language; question embedding is shared by all modes."""
+def _usable(path: Path, limit: int | None) -> list[dict]:
     questions = load_questions(path)[:limit]
     usable = []
     for q in questions:
@@ -133,6 +142,20 @@ def evaluate(index: Index, path: Path, modes: list[str], limit: int | None = Non
             usable.append(q)
         except QAError:
             continue
+    return usable
+
+
+def _by_language(rows: list[dict]) -> dict:
+    by_lang = defaultdict(list)
+    for r in rows:
+        by_lang[r["lang"]].append(r)
+    return {lang: _summary(rs) for lang, rs in sorted(by_lang.items())} if len(by_lang) > 1 else {}
+
+
+def evaluate(index: Index, path: Path, modes: list[str], limit: int | None = None, top_k: int = DEPTH,
+             reader: bool = True) -> dict:
+    """Scores per mode, overall and per language; question embedding is shared by all modes."""
+    usable = _usable(path, limit)
     texts = [q["question"] for q in usable]
     passage_lang = gold_language(index)
     t0 = time.perf_counter()
@@ -141,21 +164,48 @@ def evaluate(index: Index, path: Path, modes: list[str], limit: int | None = Non
     report: dict = {"questions": str(path), "count": len(usable), "index": str(index.folder), "modes": {}}
     for mode in modes:
         t1 = time.perf_counter()
-        answers = index.answer_vectors(texts, vectors, top_k=top_k, mode=mode, ids=[str(q["id"]) for q in usable])
+        answers = index.answer_vectors(texts, vectors, top_k=top_k, mode=mode, ids=[str(q["id"]) for q in usable],
+                                       reader=reader)
         seconds = time.perf_counter() - t1 + embed_seconds
         rows = [_score_one(q, a) | {"lang": q.get("lang") or index.stored.lexical.question_language(q["question"]),
                                     "passage_lang": passage_lang(q)}
                 for q, a in zip(usable, answers)]
-        by_lang = defaultdict(list)
-        for r in rows:
-            by_lang[r["lang"]].append(r)
         report["modes"][mode] = {
             "all": _summary(rows),
-            "by_language": {lang: _summary(rs) for lang, rs in sorted(by_lang.items())} if len(by_lang) > 1 else {},
+            "by_language": _by_language(rows),
             "by_passage_language": by_passage_language(rows),
             "questions_per_second": round(len(rows) / seconds, 1) if seconds else None,
         }
     return report
+
+
+def evaluate_gold_passages(index: Index, path: Path, limit: int | None = None) -> dict:
+    """The reader alone: each question read against its gold paragraph(s), nothing retrieved, no abstaining.
+
+    This is the setting in which CMRC 2018 figures are published, so the reader compares with them."""
+    from .reading import read_answers
+
+    usable = [q for q in _usable(path, limit) if q.get("gold") and q.get("answers")]
+    if not usable:
+        raise QAError(f"no questions in {path} carry both gold paragraph ids and answers")
+    by_doc: dict[str, list] = defaultdict(list)
+    for p in index.passages:
+        by_doc[p.doc].append(p)
+    composed = []
+    for q in usable:
+        ps = [p for g in q["gold"] for p in by_doc.get(g, [])]
+        hits = [Hit(n, 1.0, p, Sentence(p.text, p.start, p.end)) for n, p in enumerate(ps, 1)]
+        composed.append(Answer(question=q["question"], id=str(q["id"]), hits=hits))
+    t0 = time.perf_counter()
+    read_all = index.reading.__class__(read_top=64, char_budget=10**9)
+    answers = read_answers(index.reader, composed, read_all, abstain=False)
+    seconds = time.perf_counter() - t0
+    rows = [{"answerable": True, "abstained": False, "lang": q.get("lang", "?")} | _answer_scores(q, a)
+            for q, a in zip(usable, answers)]
+    summary = {k: _mean(rows, k) for k in ("answer_em", "answer_f1")} | {"questions": len(rows)}
+    return {"questions": str(path), "count": len(rows), "index": str(index.folder),
+            "modes": {"gold-passage": {"all": summary, "by_language": {},
+                                       "questions_per_second": round(len(rows) / seconds, 1)}}}
 
 
 def format_report(report: dict) -> str:

@@ -29,6 +29,11 @@ WEIGHTS_NAME = "reader.safetensors"
 
 
 def shipped_weights() -> Path:
+    """The weights shipped with qa, or the file named by QA_READER_WEIGHTS."""
+    import os
+
+    if env := os.environ.get("QA_READER_WEIGHTS"):
+        return Path(env).expanduser()
     return Path(str(resources.files("qa") / "reader_weights" / WEIGHTS_NAME))
 
 
@@ -208,7 +213,6 @@ class Reader:
 
     def __init__(self, weights: Path | None = None, cache_dir: Path | None = None, threads: int | None = None):
         import torch
-        from safetensors import SafetensorsError
         from safetensors.torch import load_file
         from transformers import AutoTokenizer
 
@@ -220,7 +224,7 @@ class Reader:
         try:
             packed = load_file(str(path))
             state = unpack_state(packed)
-        except (SafetensorsError, OSError, ValueError, RuntimeError, KeyError) as e:
+        except Exception as e:  # safetensors raises its own error types, which vary by version
             raise QAError(f"reader weights unreadable: {path} ({type(e).__name__}); "
                           "reinstall qa, or use --no-reader") from None
         base_dir = ensure_default_model(cache_dir)

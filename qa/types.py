@@ -60,6 +60,7 @@ class Extract:
     end: int
     score: float
     offset: int = 0
+    margin: float = 0.0  # the reader's span score minus its no-answer score; score squashes it to 0..1
 
     def to_dict(self) -> dict:
         return {"text": self.text, "doc": self.doc, "paragraph": self.paragraph, "start": self.start,
@@ -105,6 +106,7 @@ class Answer:
     abstained: bool = False
     error: str | None = None
     answer: Extract | None = None  # the best span over passages; None when abstained or read without a reader
+    read: bool = False  # whether the reader read this question's passages
 
     def to_dict(self, show_all: bool = True) -> dict:
         out: dict = {"id": self.id, "question": self.question}

@@ -1,0 +1,48 @@
+"""Reader alone on gold paragraphs, straight from a bench folder (no index): EM/F1 by CMRC 2018's rule.
+
+    python bench/reader_gold.py ../shared/bench/cmrc2018-trial [--weights FILE] [--limit N]
+
+`qa eval QUESTIONS --index DIR --gold-passage` gives the same figures through an index; this script
+needs no index, so it can score a weights file while nothing else is built.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from qa.metrics import exact_match, f1  # noqa: E402
+from qa.reader import Reader  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("folder", type=Path)
+    ap.add_argument("--weights", type=Path, default=None)
+    ap.add_argument("--limit", type=int, default=0)
+    ap.add_argument("--json", action="store_true")
+    a = ap.parse_args()
+    corpus = {r["id"]: r for r in map(json.loads, (a.folder / "corpus.jsonl").open(encoding="utf-8"))}
+    qs = [json.loads(line) for line in (a.folder / "questions.jsonl").open(encoding="utf-8")]
+    qs = qs[: a.limit] if a.limit else qs
+    reader = Reader(a.weights)
+    t0 = time.perf_counter()
+    spans = reader.read([(q["question"], corpus[q["gold"][0]]["title"], corpus[q["gold"][0]]["text"]) for q in qs])
+    seconds = time.perf_counter() - t0
+    em = f1s = 0.0
+    for q, s in zip(qs, spans):
+        said = corpus[q["gold"][0]]["text"][s.start:s.end] if s else None
+        em += exact_match(said, q["answers"])
+        f1s += f1(said, q["answers"])
+    out = {"questions": len(qs), "em": round(100 * em / len(qs), 1), "f1": round(100 * f1s / len(qs), 1),
+           "ms_per_question": round(1000 * seconds / len(qs), 1), "weights": str(reader.path)}
+    print(json.dumps(out) if a.json else "\n".join(f"{k}: {v}" for k, v in out.items()))
+
+
+if __name__ == "__main__":
+    main()

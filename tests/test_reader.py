@@ -1,0 +1,132 @@
+"""The extractive reader: shipped weights, answers on the seeds, offsets, abstention, training, bad weights."""
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from qa.cli import app
+from qa.metrics import exact_match, f1, tokens
+
+SEEDS = Path(__file__).resolve().parents[1] / "seeds"
+BENCH = Path(__file__).resolve().parents[2] / "shared" / "bench"
+runner = CliRunner()
+needs_bench = pytest.mark.skipif(not BENCH.is_dir(), reason="needs ../shared/bench beside the project")
+
+
+def run(args, env):
+    return runner.invoke(app, [str(a) for a in args], env=env)
+
+
+def test_cmrc_metric_follows_the_official_rule():
+    assert tokens("德祐二年（1276年），Windows版") == ["德", "祐", "二", "年", "1276", "年", "windows", "版"]
+    assert exact_match("《变身一团糟》（", ["《变身一团糟》"]) == 1.0  # punctuation does not count
+    assert exact_match("的大空翼", ["大空翼"]) == 0.0
+    assert f1("的大空翼", ["大空翼"]) == pytest.approx(2 * 0.75 * 1.0 / 1.75)
+    # F1 is on the longest common *contiguous* run, not a bag of tokens
+    assert f1("翼空大", ["大空翼"]) == pytest.approx(2 * (1 / 3) * (1 / 3) / (2 / 3))
+    assert f1(None, ["x"]) == 0.0 and f1("abc", ["xyz", "abc"]) == 1.0
+
+
+def test_shipped_weights_name_the_party_secretary(seeds_index, cli_env):
+    res = run(["ask", "株洲市中心医院的党委书记是谁？", "--index", seeds_index.folder, "--json"], cli_env)
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["abstained"] is False
+    a = out["answer"]
+    assert set(a) == {"text", "doc", "paragraph", "start", "end", "score"}
+    assert "张志勇" in a["text"] and len(a["text"]) <= 12
+    source = (SEEDS / a["doc"]).read_text(encoding="utf-8")
+    assert source[a["start"]:a["end"]] == a["text"]
+    holder = next(p for p in out["passages"] if p["answer"] and p["answer"]["start"] == a["start"])
+    assert a["text"] in holder["sentence"]  # the marked sentence is the one that holds the answer
+    assert all(set(p) >= {"answer"} for p in out["passages"])
+
+
+def test_text_output_prints_the_answer_first(seeds_index, cli_env):
+    res = run(["ask", "株洲市中心医院的党委书记是谁？", "--index", seeds_index.folder, "-k", "2"], cli_env)
+    assert res.exit_code == 0, res.output
+    first = res.stdout.splitlines()[0]
+    assert first.startswith("Answer: ") and "张志勇" in first and "¶" in first
+    assert "==" in res.stdout and "**" in res.stdout
+
+
+@needs_bench
+def test_every_answer_span_round_trips_to_its_source(seeds_index):
+    questions = [json.loads(line)["question"] for line in
+                 (BENCH / "seeds-qa" / "dev.jsonl").read_text(encoding="utf-8").splitlines()]
+    answers = seeds_index.ask_many(questions, top_k=3)
+    spans = 0
+    for ans in answers:
+        for h in ans.hits:
+            if h.answer is None:
+                continue
+            source = (SEEDS / h.answer.doc).read_text(encoding="utf-8")
+            assert source[h.answer.start:h.answer.end] == h.answer.text
+            assert h.passage.text[h.answer.offset:h.answer.offset + len(h.answer.text)] == h.answer.text
+            assert h.passage.start <= h.answer.start < h.answer.end <= h.passage.end
+            spans += 1
+    assert spans >= len(questions)
+
+
+def test_no_reader_keeps_passages_only(seeds_index, cli_env):
+    res = run(["ask", "株洲市中心医院的党委书记是谁？", "--index", seeds_index.folder, "--json", "--no-reader"], cli_env)
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["answer"] is None and all(p["answer"] is None for p in out["passages"])
+    assert out["passages"] and not out["abstained"]
+
+
+def test_batch_csv_has_an_answer_column(seeds_index, cli_env, tmp_path):
+    qfile = tmp_path / "q.txt"
+    qfile.write_text("株洲市中心医院的党委书记是谁？\n", encoding="utf-8")
+    res = run(["batch", qfile, "--index", seeds_index.folder, "-o", tmp_path / "out.csv", "-k", "2"], cli_env)
+    assert res.exit_code == 0, res.output
+    import csv
+
+    rows = list(csv.DictReader((tmp_path / "out.csv").open(encoding="utf-8")))
+    assert rows and "张志勇" in rows[0]["answer"] and "passage_answer" in rows[0]
+
+
+@pytest.mark.parametrize("content", [None, b"", b"\x00garbage" * 100])
+def test_missing_or_corrupt_weights_are_one_line_errors(seeds_index, cli_env, tmp_path, monkeypatch, content):
+    from qa.reading import shared_reader
+
+    bad = tmp_path / "reader.safetensors"
+    if content is not None:
+        bad.write_bytes(content)
+    monkeypatch.setenv("QA_READER_WEIGHTS", str(bad))
+    shared_reader.cache_clear()
+    try:
+        res = run(["ask", "株洲市中心医院的党委书记是谁？", "--index", seeds_index.folder], {**cli_env,
+                                                                                 "QA_READER_WEIGHTS": str(bad)})
+        assert res.exit_code == 1
+        err = res.stderr.strip()
+        assert len(err.splitlines()) == 1 and str(bad) in err and "--no-reader" in err
+        assert "Traceback" not in res.output
+        ok = run(["ask", "株洲市中心医院的党委书记是谁？", "--index", seeds_index.folder, "--no-reader"],
+                 {**cli_env, "QA_READER_WEIGHTS": str(bad)})
+        assert ok.exit_code == 0
+    finally:
+        monkeypatch.delenv("QA_READER_WEIGHTS")
+        shared_reader.cache_clear()
+
+
+@needs_bench
+def test_a_tiny_training_run_lowers_the_loss_and_resumes_exactly(tmp_path):
+    from qa.reader_train import TrainConfig, train
+
+    def cfg(name, **kw):
+        return TrainConfig(data=str(BENCH / "cmrc2018-train"), out=str(tmp_path / f"{name}.pt"),
+                           checkpoints=str(tmp_path / name), limit=32, epochs=2, batch_size=8,
+                           frozen_layers=10, checkpoint_every=4, log_every=4, **kw)
+
+    whole = train(cfg("whole"))
+    losses = whole["losses"]
+    assert whole["steps"] == len(losses) >= 8
+    assert sum(losses[-3:]) / 3 < sum(losses[:3]) / 3 - 0.3
+    # Stopped after 5 steps, then started again: the same run, step for step.
+    train(cfg("parts", max_steps=5))
+    resumed = train(cfg("parts"))
+    assert resumed["losses"] == pytest.approx(losses, abs=1e-4)
