@@ -109,15 +109,14 @@ class PhaseTimer:
 def build_phases():
     """What to time inside Index.build. Nested: model load is inside embed, faiss build inside write index."""
     import qa.index as store
-    from qa import api, embed, model
+    from qa import build, embed, model
 
     targets = [
-        (api, "read_paths", "read"),
-        (api, "split_passages", "split"),
-        (api, "_reusable", "load old index"),
+        (build, "split_passages", "split"),
+        (build.Reuse, "open", "load old index"),
         (model, "load_model", "model load"),
         (embed.Embedder, "encode_passages", "embed"),
-        (store, "write_index", "write index"),
+        (store, "publish_generation", "write index"),
         (store, "make_dense", "faiss build"),
     ]
     return targets
@@ -125,22 +124,22 @@ def build_phases():
 
 @contextlib.contextmanager
 def time_lexical(times: dict):
-    from qa.lexical import LexicalIndex
+    from qa import lexical
 
-    orig = LexicalIndex.__dict__["build"]
+    orig = lexical.bm25_from_ids
 
-    def build(cls, texts, known=None):
+    def bm25_from_ids(ids, vocab):
         t0 = now()
         try:
-            return orig.__func__(cls, texts, known)
+            return orig(ids, vocab)
         finally:
             times["bm25 build"] = times.get("bm25 build", 0.0) + now() - t0
 
-    LexicalIndex.build = classmethod(build)
+    lexical.bm25_from_ids = bm25_from_ids
     try:
         yield
     finally:
-        LexicalIndex.build = orig
+        lexical.bm25_from_ids = orig
 
 
 @contextlib.contextmanager
@@ -340,6 +339,39 @@ def bench_processes(folder: Path, question: str, runs: int) -> dict:
         "ask_cold_s_all": [a[0] for a in asks],
         "ask_cold_maxrss_mb": statistics.median(a[1] for a in asks),
         "ask_cold_ok": all(a[2] == 0 for a in asks),
+    }
+
+
+def bench_server(folder: Path, question: str, runs: int) -> dict:
+    """`qa ask --server` (a warm `qa serve` on ``folder``) beside a cold `qa ask --index`, same question."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from load import Served
+
+    env = dict(os.environ)
+    env.setdefault("QA_CACHE_DIR", str(Path("/work/cache")))
+    env.pop("QA_SERVER", None)
+    py = sys.executable
+    server = Served(folder)
+    try:
+        remote_cmd = [py, "-m", "qa.cli", "ask", question, "--server", server.url, "--json"]
+        run_child(remote_cmd, env)  # the server's first question loads jieba's dictionary
+        remote, cold = [], []
+        for _ in range(runs):  # alternated, so both see the same machine load
+            remote.append(run_child(remote_cmd, env))
+            cold.append(run_child([py, "-m", "qa.cli", "ask", question, "--index", str(folder), "--json"], env))
+    finally:
+        server.stop()
+    same = all(r[3] == c[3] for r, c in zip(remote, cold))
+    return {
+        "server_ask_s": statistics.median(r[0] for r in remote),
+        "server_ask_s_all": [r[0] for r in remote],
+        "server_ask_maxrss_mb": statistics.median(r[1] for r in remote),
+        "cold_ask_s": statistics.median(c[0] for c in cold),
+        "cold_ask_s_all": [c[0] for c in cold],
+        "cold_ask_maxrss_mb": statistics.median(c[1] for c in cold),
+        "same_output": same,
+        "ok": all(r[2] == 0 for r in remote) and all(c[2] == 0 for c in cold),
+        "load": os.getloadavg()[0],
     }
 
 
@@ -560,6 +592,14 @@ def report(res: dict) -> str:
                                      f"{p['help_modules']} modules)")]]
         rows.append(["peak RSS of this process after QA part", f"{res['maxrss_after_qa_mb']:.0f} MB"])
         out += ["", "Questions on the cmrc index", table(rows)]
+    if "server" in res:
+        sv = res["server"]
+        out += ["", "`qa ask --server` on the seeds index, beside a cold `qa ask` (median of "
+                f"{len(sv['server_ask_s_all'])}, alternated; load average {sv['load']:.2f})",
+                table([["measure", "wall", "peak RSS"],
+                       ["`qa ask --server URL`", f"{sv['server_ask_s']:.2f} s", f"{sv['server_ask_maxrss_mb']:.0f} MB"],
+                       ["cold `qa ask --index`", f"{sv['cold_ask_s']:.2f} s", f"{sv['cold_ask_maxrss_mb']:.0f} MB"],
+                       ["same output", str(sv["same_output"]), ""]])]
     if "precision" in res:
         pr = res["precision"]
         out += ["", (f"Precision ({pr['passages']} seed passages): float32 {pr['float32_passages_per_s']:.1f} p/s, "
@@ -598,8 +638,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="skip the 1M-vector FAISS case")
     ap.add_argument("--json", type=Path, help="also write the figures here as JSON")
     ap.add_argument("--work", type=Path, help="keep the benchmark indexes here [default: a temporary folder]")
-    ap.add_argument("--only", default="index,ask,process,precision,faiss",
-                    help="comma-separated parts to run: index, ask, process, precision, faiss")
+    ap.add_argument("--only", default="index,ask,process,server,precision,faiss",
+                    help="comma-separated parts to run: index, ask, process, server, precision, faiss")
     ap.add_argument("--cmrc", type=Path, default=SHARED, help="folder with corpus.jsonl and questions.jsonl")
     args = ap.parse_args(argv)
     parts = {p.strip() for p in args.only.split(",")}
@@ -643,6 +683,15 @@ def main(argv: list[str] | None = None) -> int:
         if "process" in parts:
             log("[process] cold ask and --help")
             res["processes"] = bench_processes(cmrc_index, load_questions(cmrc_questions, 1)[0], 3)
+        if "server" in parts:
+            seeds_index = work / "index-seeds"
+            if not (seeds_index / "CURRENT").is_file():
+                from qa.api import Index
+
+                log("[server] building the seeds index")
+                Index.build([ROOT / "seeds"], seeds_index, cache_dir=cache_dir)
+            log("[server] qa ask --server beside a cold qa ask")
+            res["server"] = bench_server(seeds_index, "株洲市中心医院的党委书记是谁？", 5)
         res["maxrss_after_qa_mb"] = maxrss_mb()
         if "precision" in parts:
             log("[precision] float32 vs bfloat16")

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from . import index as store
 from .answer import AbstainRule, Answerer
-from .embed import Embedder, bf16_is_native, passage_text, text_key
+from .embed import Embedder, bf16_is_native
 from .errors import QAError
-from .ingest import split_passages
-from .langs import ANALYZER_VERSION, detect_passages
-from .lexical import LexicalIndex
+from .langs import ANALYZER_VERSION
+from .build import LocalWorkers, Reuse
 from .reader import Reader
-from .readers import read_paths
+from .readers import ReadReport
 from .reading import ReadingPolicy, read_answers, shared_reader
 from .retrieve import MODES, FusionWeights, Retriever
 from .types import Answer, Passage
@@ -87,57 +87,51 @@ class Index:
         index_type: str = "auto",
         progress: bool = False,
         precision: str = "float32",
+        ray: str | bool | None = None,
     ) -> "Index":
         """Read, split, embed and store ``paths``; reuses vectors of unchanged passages of an old index.
 
         ``precision`` ``bf16`` embeds in bfloat16: 2.5x faster where the CPU has AMX/AVX512-BF16, at a
-        small cost in quality (BENCHMARKS.md); questions are then embedded in bf16 too."""
+        small cost in quality (BENCHMARKS.md); questions are then embedded in bf16 too.
+
+        ``ray``: embed and tokenize on Ray workers; True starts a local Ray (or joins ``RAY_ADDRESS``),
+        a string is the address of a cluster to join. The index is written here, by this process."""
         folder = Path(index_dir) if index_dir else default_index_dir()
-        report = read_paths([Path(p) for p in paths])
-        for path, reason in report.skipped:
-            log.warning("skipped %s: %s", path, reason)
         embedder = Embedder(model, cache_dir=cache_dir, precision=precision)
         if embedder.precision == "bfloat16" and not bf16_is_native():
             log.warning("this CPU has no native bfloat16 (AMX or AVX512-BF16): bf16 will be slower than float32")
-        sources = [{"name": s.name, "path": str(s.path), "sha256": s.sha256, "size": s.size} for s in report.sources]
-        if report.documents and _up_to_date(folder, embedder, sources, index_type):
-            log.info("the index in %s is up to date with %d files", folder, len(sources))
-            return cls.open(folder, model=model, cache_dir=cache_dir, _embedder=embedder)
-        passages = [p for doc in report.documents for p in split_passages(doc)]
-        if not passages:
-            raise QAError(f"nothing to index: no readable text in {', '.join(map(str, paths))}")
-        with store.write_lock(folder):
-            texts = [passage_text(p) for p in passages]
-            keys = [text_key(embedder.key_name, t) for t in texts]
-            cached, cached_tokens = _reusable(folder, embedder.name)
-            todo = [i for i, k in enumerate(keys) if k not in cached]
-            log.info("%d passages from %d documents; %d to embed, %d reused",
-                     len(passages), len(report.documents), len(todo), len(passages) - len(todo))
-            if todo:
-                fresh = embedder.encode_passages([texts[i] for i in todo], progress=progress)
-                dim = fresh.shape[1]
-            else:  # nothing changed: no need to even load the model
-                dim = len(next(iter(cached.values())))
-            vectors = np.empty((len(passages), dim), dtype=np.float32)
-            for j, i in enumerate(todo):
-                vectors[i] = fresh[j]
-            for i, k in enumerate(keys):
-                if k in cached:
-                    vectors[i] = cached[k]
-            langs = detect_passages([p.text for p in passages], [p.doc for p in passages])
-            known_words = {t: cached_tokens[k][1] for t, k, lang in zip(texts, keys, langs)
-                           if k in cached_tokens and cached_tokens[k][0] == lang}
-            lexical = LexicalIndex.build(texts, langs, known_words)
+        store.choose_index_type(0, index_type)  # a bad --index-type fails before any work
+        from .build import stream_build, unchanged
+
+        with store.write_lock(folder), _workers(embedder, ray) as workers:
+            report = ReadReport()
+            reuse = Reuse.open(folder, embedder.name)
+            gen, stats = stream_build([Path(p) for p in paths], folder, embedder, workers, reuse, report, progress)
+            for path, reason in report.skipped:
+                log.warning("skipped %s: %s", path, reason)
+            if stats.passages == 0:
+                unchanged(folder, gen)
+                raise QAError(f"nothing to index: no readable text in {', '.join(map(str, paths))}")
+            sources = [{"name": s.name, "path": str(s.path), "sha256": s.sha256, "size": s.size}
+                       for s in report.sources]
+            if stats.embedded == 0 and _up_to_date(folder, embedder, sources, index_type):
+                unchanged(folder, gen)
+                log.info("the index in %s is up to date with %d files", folder, len(sources))
+                return cls.open(folder, model=model, cache_dir=cache_dir, _embedder=embedder)
+            log.info("%d passages from %d documents; %d embedded, %d reused",
+                     stats.passages, stats.documents, stats.embedded, stats.reused)
+            dim = np.load(gen / "vectors.npy", mmap_mode="r").shape[1]
             meta = {
                 "model": {"name": embedder.name, "dim": int(dim), "precision": embedder.precision},
                 "index_type_requested": index_type,
                 "sources": sources,
                 "roots": [str(Path(p).resolve()) for p in paths],
                 "skipped": [{"path": p, "reason": r} for p, r in report.skipped],
-                "languages": lexical.languages,
+                "languages": stats.languages,
                 "analyzer": ANALYZER_VERSION,
+                "engine": workers.name,
             }
-            store.write_index(folder, passages, vectors, lexical, meta, keys, index_type=index_type)
+            store.publish_generation(folder, gen, stats.passages, meta, index_type=index_type)
         return cls.open(folder, model=model, cache_dir=cache_dir, _embedder=embedder)
 
     @classmethod
@@ -284,18 +278,13 @@ def _up_to_date(folder: Path, embedder: Embedder, sources: list[dict], index_typ
     )
 
 
-def _reusable(folder: Path, model_name: str) -> tuple[dict[str, np.ndarray], dict[str, tuple[str, list[str]]]]:
-    """Vectors, and the language and BM25 words, of the passages of an existing index built with the
-    same model, keyed by passage text."""
-    if not store.exists(folder):
-        return {}, {}
-    try:
-        stored = store.open_index(folder)
-    except QAError:
-        return {}, {}
-    keys = stored.keys()
-    if stored.model_name != model_name or len(keys) != len(stored.passages):
-        return {}, {}
-    vectors = {k: np.array(stored.vectors[i]) for i, k in enumerate(keys)}
-    tokens = LexicalIndex.saved_tokens(stored.generation / "lexical")
-    return vectors, (dict(zip(keys, tokens)) if tokens is not None and len(tokens) == len(keys) else {})
+@contextlib.contextmanager
+def _workers(embedder: Embedder, ray: str | bool | None) -> Iterator:
+    """This process, or Ray workers (started here or joined) for as long as the build runs."""
+    if ray is None or ray is False:
+        yield LocalWorkers(embedder)
+        return
+    from .distributed import RayWorkers
+
+    with RayWorkers.start(embedder, None if ray is True else str(ray)) as workers:
+        yield workers

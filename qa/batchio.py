@@ -103,10 +103,10 @@ def answered_ids(output: Path) -> dict[str, dict]:
     return done
 
 
-def write_results(previous: list[dict], answers: list[Answer], output: Path | None, fmt: str) -> None:
-    """Write all results at once; a file is replaced only when complete."""
-    records = previous + [a.to_dict() for a in answers]
-    text = {"jsonl": _to_jsonl, "csv": _to_csv, "md": _to_md}[fmt](records, answers)
+def write_results(previous: list[dict], answers: list[dict], output: Path | None, fmt: str) -> None:
+    """Write all result records (``Answer.to_dict()``) at once; a file is replaced only when complete."""
+    records = previous + answers
+    text = {"jsonl": _to_jsonl, "csv": _to_csv, "md": _to_md}[fmt](records)
     if output is None:
         sys.stdout.write(text)
         sys.stdout.flush()
@@ -127,11 +127,11 @@ def write_results(previous: list[dict], answers: list[Answer], output: Path | No
         raise
 
 
-def _to_jsonl(records: list[dict], answers: list[Answer]) -> str:
+def _to_jsonl(records: list[dict]) -> str:
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
 
 
-def _to_csv(records: list[dict], answers: list[Answer]) -> str:
+def _to_csv(records: list[dict]) -> str:
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=CSV_FIELDS, extrasaction="ignore")
     w.writeheader()
@@ -147,7 +147,7 @@ def _to_csv(records: list[dict], answers: list[Answer]) -> str:
     return buf.getvalue()
 
 
-def _to_md(records: list[dict], answers: list[Answer]) -> str:
+def _to_md(records: list[dict]) -> str:
     out = []
     for r in records:
         out.append(f"## {r['id']}: {r['question']}\n")

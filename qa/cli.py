@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from pathlib import Path
 from typing import Optional
@@ -22,6 +23,9 @@ ModeOpt = typer.Option("hybrid", "--mode", help="Ranking: hybrid, dense or bm25.
 ModelOpt = typer.Option(None, "--model", "-m", help="sentence-transformers model name or local folder "
                         "[default: multilingual-e5-small, rebuilt offline].")
 CacheOpt = typer.Option(None, "--cache-dir", envvar="QA_CACHE_DIR", help="Where the default model is rebuilt.")
+ServerOpt = typer.Option(None, "--server", envvar="QA_SERVER", help="Ask a running `qa serve` at this URL "
+                         "instead of loading the model and index here.")
+TokenOpt = typer.Option(None, "--token", envvar="QA_TOKEN", help="Bearer token of the server.")
 NoReaderOpt = typer.Option(False, "--no-reader", help="Passages and sentences only: no answer span, no reader "
                            "(faster; abstains by retrieval evidence alone).")
 
@@ -49,7 +53,10 @@ def _setup_logging(quiet: bool = False) -> None:
 
 
 def _fail(message: str) -> None:
-    _stderr().print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+    from rich.markup import escape
+
+    # escaped: brackets in a message (`pip install "qa[ray]"`, a path) are text, not markup
+    _stderr().print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
     raise typer.Exit(code=1)
 
 
@@ -76,19 +83,54 @@ def _open(index: Optional[Path], model: Optional[str], cache_dir: Optional[Path]
     return Index.open(index, model=model, cache_dir=cache_dir)
 
 
-@app.command("index")
+# `--ray [ADDRESS]` takes an optional value, which typer cannot declare: it reaches the command among
+# the paths and is picked out there (``_ray_option``).
+_RAY_ADDRESS = re.compile(r"^(ray://\S+|[\w.\-]+:\d+|\[[0-9a-fA-F:]+\]:\d+|auto|local)$")
+
+
+def _ray_option(paths: list[Path]) -> tuple[list[Path], str | bool | None]:
+    """The paths without ``--ray`` and its address; True for ``--ray`` alone, None without it."""
+    out: list[Path] = []
+    ray: str | bool | None = None
+    # the paths came as Path objects, which fold the "//" of a ray:// address into "/"
+    args = [re.sub(r"^(--ray=)?ray:/(?!/)", r"\1ray://", str(p)) for p in paths]
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a == "--ray":
+            ray = True
+            if i + 1 < len(args) and _RAY_ADDRESS.match(args[i + 1]):
+                ray = args[i + 1]
+                i += 1
+        elif a.startswith("--ray="):
+            ray = a.split("=", 1)[1] or True
+        elif a.startswith("-") and a != "-":
+            from .errors import QAError
+
+            raise QAError(f"unknown option '{a}': see qa index --help")
+        else:
+            out.append(Path(a))
+        i += 1
+    return out, ray
+
+
+@app.command("index", context_settings={"ignore_unknown_options": True})
 def index_cmd(
     paths: list[Path] = typer.Argument(..., help="Files or folders: .txt, .md, .jsonl ({id, title, text} a line), "
                                ".html, .pdf, .docx."),
     index: Optional[Path] = IndexOpt,
     model: Optional[str] = ModelOpt,
-    index_type: str = typer.Option("auto", "--index-type", help="auto, flat (exact) or hnsw (approximate)."),
+    index_type: str = typer.Option("auto", "--index-type", help="auto, flat (exact), hnsw (approximate) or "
+                                   "ivfpq (compressed, for millions of passages)."),
     precision: str = typer.Option("float32", "--precision", help="float32, or bf16: faster on CPUs with "
                                   "AMX/AVX512-BF16, slightly less accurate; questions then use it too."),
     cache_dir: Optional[Path] = CacheOpt,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only warnings and errors on stderr."),
 ) -> None:
-    """Build (or update) an index of PATHS."""
+    """Build (or update) an index of PATHS.
+
+    --ray [ADDRESS]: embed on Ray workers: a local Ray (or RAY_ADDRESS) without ADDRESS, else the
+    cluster at ADDRESS (HOST:PORT). Needs pip install "qa[ray]"; the index is written here."""
     _setup_logging(quiet)
 
     def body():
@@ -97,21 +139,36 @@ def index_cmd(
         from . import index as store
         from .api import Index, default_index_dir
 
+        files, ray = _ray_option(paths)
+        if not files:
+            from .errors import QAError
+
+            raise QAError("no PATH to index: give files or folders")
         t0 = time.perf_counter()
         before = store.current_generation(index or default_index_dir())
-        built = Index.build(paths, index, model=model, cache_dir=cache_dir, index_type=index_type,
-                            progress=not quiet, precision=precision)
+        built = Index.build(files, index, model=model, cache_dir=cache_dir, index_type=index_type,
+                            progress=not quiet, precision=precision, ray=ray)
         m = built.manifest
         skipped = len(m.get("skipped", []))
         verb = "up to date:" if built.stored.generation == before else "indexed"
         _stderr().print(
             f"{verb} {m['passages']} passages from {len(m['sources'])} files into {built.folder} "
-            f"({m['index_type']}, {m['model']['name']}) in {time.perf_counter() - t0:.1f}s"
+            f"({m['index_type']}, {m['model']['name']}{', on Ray' if m.get('engine') == 'ray' else ''}) in {time.perf_counter() - t0:.1f}s"
             + (f"; skipped {skipped} (see warnings above)" if skipped else ""),
             highlight=False,
         )
 
     _run(body)
+
+
+def _client(server: str, token: Optional[str], index: Optional[Path], model: Optional[str]):
+    from .client import Client
+    from .errors import QAError
+
+    if index is not None or model:
+        raise QAError("--server (or QA_SERVER) answers from the server's own index: drop --index/--model, "
+                      "or unset QA_SERVER to ask locally")
+    return Client(server, token)
 
 
 @app.command()
@@ -125,19 +182,26 @@ def ask(
     no_reader: bool = NoReaderOpt,
     model: Optional[str] = ModelOpt,
     cache_dir: Optional[Path] = CacheOpt,
+    server: Optional[str] = ServerOpt,
+    token: Optional[str] = TokenOpt,
 ) -> None:
     """Ask one question; prints the answer, then ranked passages with citations and the answering sentence marked."""
     _setup_logging(quiet=as_json)
 
     def body():
-        from .render import print_answer
+        from .render import print_record
 
-        idx = _open(index, model, cache_dir)
-        answer = idx.ask(question, top_k=top_k, mode=mode, reader=not no_reader)
-        if as_json:
-            typer.echo(json.dumps(answer.to_dict(show_all=show_all), ensure_ascii=False))
+        # Text output always fetches the closest passages, so it can say whether --show-all would help.
+        want_all = show_all or not as_json
+        if server:
+            record = _client(server, token, index, model).ask(question, top_k, mode, want_all, reader=not no_reader)
         else:
-            print_answer(answer, show_all=show_all)
+            idx = _open(index, model, cache_dir)
+            record = idx.ask(question, top_k=top_k, mode=mode, reader=not no_reader).to_dict(want_all)
+        if as_json:
+            typer.echo(json.dumps(record, ensure_ascii=False))
+        else:
+            print_record(record, show_all=show_all)
 
     _run(body)
 
@@ -155,6 +219,8 @@ def batch(
     no_reader: bool = NoReaderOpt,
     model: Optional[str] = ModelOpt,
     cache_dir: Optional[Path] = CacheOpt,
+    server: Optional[str] = ServerOpt,
+    token: Optional[str] = TokenOpt,
 ) -> None:
     """Answer a file of questions; exits 1 if any question could not be answered."""
     _setup_logging(quiet=True)
@@ -167,22 +233,93 @@ def batch(
             from .errors import QAError
 
             raise QAError(f"unknown output format '{out_format}': use jsonl, csv or md")
+        client = _client(server, token, index, model) if server else None
         items, bad = read_questions(file)
         done = answered_ids(output) if (resume and output) else {}
         todo = [(qid, q) for qid, q in items if qid not in done]
-        idx = _open(index, model, cache_dir)
-        answers = idx.ask_many(todo, top_k=top_k, mode=mode, reader=not no_reader) if todo else []
-        answers = bad + answers
-        write_results(list(done.values()), answers, output, out_format)
-        failed = [a for a in answers if a.error]
+        if client is not None:
+            records = client.batch(todo, top_k, mode, reader=not no_reader) if todo else []
+        else:
+            idx = _open(index, model, cache_dir)
+            answers = idx.ask_many(todo, top_k=top_k, mode=mode, reader=not no_reader) if todo else []
+            records = [a.to_dict() for a in answers]
+        records = [b.to_dict() for b in bad] + records
+        write_results(list(done.values()), records, output, out_format)
+        failed = [r for r in records if r.get("error")]
         _stderr().print(
-            f"answered {len(answers) - len(failed)} questions"
+            f"answered {len(records) - len(failed)} questions"
             + (f", skipped {len(done)} already answered" if done else "")
             + (f", {len(failed)} failed" if failed else ""),
             highlight=False,
         )
         if failed:
             raise typer.Exit(code=1)
+
+    _run(body)
+
+
+@app.command()
+def serve(
+    index: Optional[Path] = IndexOpt,
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on; anything but loopback needs --token."),
+    port: int = typer.Option(8765, "--port", "-p", min=0, max=65535, help="Port (0: any free one)."),
+    token: Optional[str] = typer.Option(None, "--token", envvar="QA_TOKEN",
+                                        help="Require 'Authorization: Bearer TOKEN' on every endpoint but /health."),
+    cache_dir: Optional[Path] = CacheOpt,
+) -> None:
+    """Serve the index over HTTP: a JSON API, API docs at /docs and a web page at /."""
+    _setup_logging()
+
+    def body():
+        from . import server as web
+        from .service import Service
+
+        sock = web.listen(host, port, token)
+        service = Service(index, cache_dir=cache_dir, default=index is None)
+        service.warm()
+        web.run(service, sock, token, announce=lambda line: _stderr().print(line, highlight=False, soft_wrap=True))
+
+    _run(body)
+
+
+@app.command()
+def shell(
+    index: Optional[Path] = IndexOpt,
+    top_k: int = TopKOpt,
+    mode: str = ModeOpt,
+    no_reader: bool = NoReaderOpt,
+    cache_dir: Optional[Path] = CacheOpt,
+) -> None:
+    """Ask questions one after another at a prompt; the model and index load once. Ctrl-D quits."""
+    _setup_logging()
+
+    def body():
+        from .service import Service
+        from .shell import Settings, check_mode, run_shell
+
+        check_mode(mode)
+        service = Service(index, cache_dir=cache_dir, default=index is None)
+        service.warm()
+        run_shell(service, Settings(top_k=top_k, mode=mode, reader=not no_reader))
+
+    _run(body)
+
+
+@app.command()
+def mcp(
+    index: Optional[Path] = IndexOpt,
+    cache_dir: Optional[Path] = CacheOpt,
+) -> None:
+    """A Model Context Protocol server on stdin/stdout, with the tools `ask` and `search`."""
+    _setup_logging(quiet=True)
+
+    def body():
+        from .mcp_server import run_stdio
+        from .service import Service
+
+        service = Service(index, cache_dir=cache_dir, default=index is None)
+        service.warm()
+        run_stdio(service)
 
     _run(body)
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
+from . import __version__, ivfpq
 from .errors import QAError
 from .lexical import LexicalIndex
 from .readers import sha256_of
@@ -32,7 +32,10 @@ LOCK = ".lock"
 # Exact search reads every vector (1.5 KB each) per question: ~0.15 ms per 1,000 passages on one core,
 # so ~7 ms at 50k. Above that HNSW answers in well under a millisecond at recall@10 >= 0.99.
 EXACT_LIMIT = 50_000
-INDEX_TYPES = ("auto", "flat", "hnsw")
+# HNSW holds every float vector and its graph in memory (~1.7 KB a passage); above this many
+# passages IVF-PQ (48 bytes a passage, shortlist re-ranked from disk) is chosen instead.
+IVFPQ_LIMIT = 5_000_000
+INDEX_TYPES = ("auto", "flat", "hnsw", "ivfpq")
 
 
 @dataclass
@@ -61,12 +64,13 @@ class StoredIndex:
 
 
 def choose_index_type(n: int, requested: str = "auto") -> str:
-    """``flat`` (exact) up to EXACT_LIMIT passages, ``hnsw`` (approximate) above; a forced type wins."""
+    """``flat`` (exact) up to EXACT_LIMIT passages, ``hnsw`` up to IVFPQ_LIMIT, ``ivfpq`` above;
+    a forced type wins."""
     if requested not in INDEX_TYPES:
         raise QAError(f"unknown index type '{requested}': use one of {', '.join(INDEX_TYPES)}")
     if requested != "auto":
         return requested
-    return "flat" if n <= EXACT_LIMIT else "hnsw"
+    return "flat" if n <= EXACT_LIMIT else "hnsw" if n <= IVFPQ_LIMIT else "ivfpq"
 
 
 def make_dense(vectors: np.ndarray, kind: str, m: int = 32, ef_construction: int = 128, ef_search: int = 128):
@@ -80,7 +84,8 @@ def make_dense(vectors: np.ndarray, kind: str, m: int = 32, ef_construction: int
     """
     import faiss
 
-    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    if kind == "ivfpq":
+        return ivfpq.build(vectors, ivfpq.settings_for(len(vectors), vectors.shape[1]))
     dim = vectors.shape[1]
     if kind == "hnsw":
         index = faiss.IndexHNSWFlat(dim, m, faiss.METRIC_INNER_PRODUCT)
@@ -89,9 +94,10 @@ def make_dense(vectors: np.ndarray, kind: str, m: int = 32, ef_construction: int
     elif kind == "flat":
         index = faiss.IndexFlatIP(dim)
     else:
-        raise QAError(f"unknown index type '{kind}': use flat or hnsw")
-    if len(vectors):
-        index.add(vectors)
+        raise QAError(f"unknown index type '{kind}': use flat, hnsw or ivfpq")
+    # In chunks: ``vectors`` may be a memory map of the file, never read into memory whole.
+    for start in range(0, len(vectors), 65536):
+        index.add(np.ascontiguousarray(vectors[start:start + 65536], dtype=np.float32))
     return index
 
 
@@ -130,27 +136,57 @@ def write_index(
     keys: list[str],
     index_type: str = "auto",
 ) -> Path:
-    """Write a new generation and make it current. Call under ``write_lock``."""
-    import faiss
-
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
+    """Write a new generation from passages and vectors in memory and make it current.
+    Call under ``write_lock``; ``qa.build`` writes large indexes piece by piece instead."""
+    gen = new_generation(folder)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        gen = Path(tempfile.mkdtemp(prefix=f"gen-{stamp}-", dir=folder))
-    except OSError as e:
-        raise QAError(f"cannot write an index in {folder}: {e.strerror or e}") from e
-    try:
-        kind = choose_index_type(len(passages), index_type)
         with (gen / "passages.jsonl").open("w", encoding="utf-8") as f:
             for p in passages:
                 f.write(json.dumps(passage_to_dict(p), ensure_ascii=False) + "\n")
         np.save(gen / "vectors.npy", vectors.astype(np.float32, copy=False))
         # Embedding-cache keys (model + passage text), so a rebuild re-embeds only what changed.
         (gen / "keys.txt").write_text("".join(k + "\n" for k in keys), encoding="ascii")
-        dense = make_dense(vectors, kind)
-        faiss.write_index(dense, str(gen / "dense.faiss"))
         (gen / "lexical").mkdir()
         lexical.save(gen / "lexical")
+    except BaseException as e:
+        err = discard_generation(folder, gen, e)
+        if err is e:
+            raise
+        raise err from e
+    return publish_generation(folder, gen, len(passages), meta, index_type)
+
+
+def new_generation(folder: Path) -> Path:
+    """An empty generation folder to write into; nothing reads it until ``publish_generation``."""
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f"gen-{stamp}-", dir=folder))
+    except OSError as e:
+        raise QAError(f"cannot write an index in {folder}: {e.strerror or e}") from e
+
+
+def discard_generation(folder: Path, gen: Path, error: BaseException) -> BaseException:
+    """Remove a half-written generation; returns the error to raise (a QAError for an OSError)."""
+    shutil.rmtree(gen, ignore_errors=True)
+    if isinstance(error, OSError):
+        return QAError(f"could not write the index in {folder} ({error.strerror or error}); "
+                       "the previous index, if any, is unchanged")
+    return error
+
+
+def publish_generation(folder: Path, gen: Path, n: int, meta: dict, index_type: str = "auto") -> Path:
+    """Build the FAISS index from ``gen/vectors.npy``, write the manifest and make ``gen`` current.
+
+    ``gen`` already holds passages.jsonl, vectors.npy, keys.txt and lexical/."""
+    import faiss
+
+    try:
+        kind = choose_index_type(n, index_type)
+        vectors = np.load(gen / "vectors.npy", mmap_mode="r")
+        dense = make_dense(vectors, kind)
+        faiss.write_index(dense, str(gen / "dense.faiss"))
+        del vectors
         files = {
             str(p.relative_to(gen)): {"size": p.stat().st_size, "sha256": sha256_of(p)}
             for p in sorted(gen.rglob("*")) if p.is_file()
@@ -159,10 +195,11 @@ def write_index(
             "format": FORMAT,
             "tool_version": __version__,
             "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "passages": len(passages),
+            "passages": n,
             "index_type": kind,
             **({"hnsw": {"M": int(dense.hnsw.nb_neighbors(1)), "efConstruction": int(dense.hnsw.efConstruction),
                          "efSearch": int(dense.hnsw.efSearch)}} if kind == "hnsw" else {}),
+            **({"ivfpq": ivfpq.settings_for(n, dense.d).to_dict()} if kind == "ivfpq" else {}),
             **meta,
             "files": files,
         }
@@ -181,11 +218,10 @@ def write_index(
         finally:
             os.close(dir_fd)
     except BaseException as e:
-        shutil.rmtree(gen, ignore_errors=True)
-        if isinstance(e, OSError):
-            raise QAError(f"could not write the index in {folder} ({e.strerror or e}); "
-                          "the previous index, if any, is unchanged") from e
-        raise
+        err = discard_generation(folder, gen, e)
+        if err is e:
+            raise
+        raise err from e
     _drop_old_generations(folder, keep=gen.name)
     return gen
 
@@ -277,6 +313,8 @@ def open_index(folder: Path, checksums: bool = False) -> StoredIndex:
                     passages = [passage_from_dict(json.loads(line)) for line in f]
                 vectors = np.load(gen / "vectors.npy", mmap_mode="r")
                 dense = faiss.read_index(str(gen / "dense.faiss"))
+                if manifest.get("index_type") == "ivfpq":
+                    dense = ivfpq.Reranked(dense, vectors, ivfpq.IVFPQSettings.from_dict(manifest["ivfpq"]))
                 lexical = LexicalIndex.load(gen / "lexical")
             except Exception as e:  # any damage the size check missed ends here, as a user error
                 raise QAError(f"the index in {folder} is damaged ({type(e).__name__}); "

@@ -50,6 +50,14 @@ def tokenize(text: str, lang: str | None = None, version: int = L.ANALYZER_VERSI
     return L.analyze(fold(text), lang or L.detect(text), version)
 
 
+def bm25_from_ids(ids, vocab: dict[str, int]):
+    """A bm25s model of passages given as word ids (a sequence of id lists) over ``vocab``."""
+    bm25s = _bm25s()
+    model = bm25s.BM25(k1=1.2, b=0.75)
+    model.index(bm25s.tokenization.Tokenized(ids=ids, vocab=vocab), show_progress=False)
+    return model
+
+
 class LexicalIndex:
     """BM25 over passages; keeps the vocabulary so a query's coverage of the corpus can be measured,
     and each passage's language so questions are read the way the passages were."""
@@ -70,16 +78,12 @@ class LexicalIndex:
               known: dict[str, list[str]] | None = None) -> "LexicalIndex":
         """BM25 over ``texts`` in languages ``langs`` (detected when not given); ``known`` maps texts
         already tokenized by an earlier build, in the same language, to their words."""
-        bm25s = _bm25s()
-
         known = known or {}
         langs = langs if langs is not None else L.detect_passages(texts, [str(i) for i in range(len(texts))])
         tokens = [known[t] if t in known else tokenize(t, lang) for t, lang in zip(texts, langs)]
         vocab: dict[str, int] = {}
         ids = [[vocab.setdefault(w, len(vocab)) for w in toks] for toks in tokens]
-        model = bm25s.BM25(k1=1.2, b=0.75)
-        model.index(bm25s.tokenization.Tokenized(ids=ids, vocab=vocab), show_progress=False)
-        return cls(model, vocab, tokens, list(langs))
+        return cls(bm25_from_ids(ids, vocab), vocab, tokens, list(langs))
 
     def save(self, folder: Path) -> None:
         self._model.save(str(folder), corpus=None)
@@ -105,7 +109,8 @@ class LexicalIndex:
 
     @classmethod
     def load(cls, folder: Path) -> "LexicalIndex":
-        model = _bm25s().BM25.load(str(folder), load_corpus=False)
+        # Memory-mapped: the BM25 matrix of ten million passages stays on disk, read where a query looks.
+        model = _bm25s().BM25.load(str(folder), load_corpus=False, mmap=True)
         vocab = json.loads((folder / "vocab.index.json").read_text(encoding="utf-8"))
         path = folder / LANGS_FILE
         langs = path.read_text(encoding="utf-8").split() if path.is_file() else None

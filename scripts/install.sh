@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Creates .venv with qa and its test tools; safe to run again. torch is pinned first so that no
+# Creates .venv with qa, its test tools and Ray (the tests run it); safe to run again. torch is pinned first so that no
 # other package can pull in a different (CUDA) build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,4 +9,4 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 .venv/bin/python -m pip install --quiet --disable-pip-version-check "torch==2.13.0"
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test,ray]"

@@ -41,3 +41,13 @@ def seeds_index(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path):
 def cli_env(cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
     monkeypatch.setenv("QA_CACHE_DIR", str(cache_dir))
     return {**os.environ, "QA_CACHE_DIR": str(cache_dir)}
+
+
+@pytest.fixture(scope="session")
+def served(seeds_index, cache_dir, tmp_path_factory):
+    """A real `qa serve` process on the seeds index, on a free loopback port."""
+    from serving import Server
+
+    srv = Server(seeds_index.folder, cache_dir, tmp_path_factory.mktemp("serve-proc") / "serve.log")
+    yield srv
+    srv.stop()

@@ -336,12 +336,13 @@ def test_reader_retries_when_a_writer_replaces_the_generation_it_is_reading(copy
 
 
 def test_a_damaged_index_is_rebuilt_from_scratch(copy):
-    from qa.api import _reusable
+    from qa.build import Reuse
 
     stored = store.open_index(copy)
+    assert Reuse.open(copy, stored.model_name) is not None
     path = generation(copy) / "vectors.npy"
     path.write_bytes(path.read_bytes()[:-10])
-    assert _reusable(copy, stored.model_name) == ({}, {})  # nothing reused from a damaged index
+    assert Reuse.open(copy, stored.model_name) is None  # nothing reused from a damaged index
     with store.write_lock(copy):
         store.write_index(copy, stored.passages, np.array(stored.vectors), stored.lexical,
                           {k: stored.manifest[k] for k in ("model", "sources")}, stored.keys())

@@ -1,0 +1,21 @@
+"""Turns files on disk into decoded documents: finds the files, detects encodings, reads each format.
+
+One module per format (``text``, ``jsonl``, ``html``, ``pdf``, ``docx``), encoding detection in
+``encoding``, and ``files`` to walk folders and pick the reader for each file.
+"""
+
+from .base import Document, ReadReport, SourceFile, Unreadable
+from .docx import read_docx
+from .encoding import decode
+from .files import (CONVERT_HINTS, HTML_SUFFIXES, READERS, TEXT_SUFFIXES, find_files, iter_documents, read_paths,
+                    sha256_of)
+from .html import read_html
+from .jsonl import read_jsonl
+from .pdf import read_pdf
+from .text import read_text
+
+__all__ = [
+    "CONVERT_HINTS", "HTML_SUFFIXES", "READERS", "TEXT_SUFFIXES", "Document", "ReadReport", "SourceFile",
+    "Unreadable", "decode", "find_files", "iter_documents", "read_docx", "read_html", "read_jsonl", "read_paths",
+    "read_pdf", "read_text", "sha256_of",
+]

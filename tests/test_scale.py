@@ -1,0 +1,153 @@
+"""The streaming build and the IVF-PQ index: same index as the in-memory path, exact re-ranking.
+
+The model is the deterministic hash of test_speed_features (these tests are about what is stored);
+the Ray tests, with the real model, are in test_ray.py.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa import build as build_mod
+from qa import index as store
+from qa import ivfpq
+from qa.api import Index
+from qa.embed import passage_text
+from qa.lexical import LexicalIndex
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from test_speed_features import ALPHA, BETA, _check_consistent, _fake_vector, embedded  # noqa: E402,F401
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT / "seeds"
+
+
+def test_a_streamed_build_is_the_index_the_in_memory_writer_makes(tmp_path, embedded, monkeypatch):
+    monkeypatch.setattr(build_mod, "CHUNK", 7)  # many chunks, so their order is what is tested
+    streamed = Index.build([SEEDS], tmp_path / "streamed")
+    passages = streamed.passages
+    texts = [passage_text(p) for p in passages]
+    lexical = LexicalIndex.build(texts)
+    vectors = np.stack([_fake_vector(t) for t in texts])
+    with store.write_lock(tmp_path / "memory"):
+        store.write_index(tmp_path / "memory", passages, vectors, lexical, {"model": streamed.manifest["model"]},
+                          streamed.stored.keys())
+    memory = store.open_index(tmp_path / "memory")
+    assert memory.passages == passages
+    assert np.array_equal(np.asarray(memory.vectors), np.asarray(streamed.stored.vectors))
+    assert memory.lexical.vocab == streamed.stored.lexical.vocab
+    for q in ("株洲市中心医院 党委书记", "儿童 医院", "荆州"):
+        assert np.array_equal(memory.lexical.scores(q), streamed.stored.lexical.scores(q)), q
+    for name in ("passages.jsonl", "keys.txt", "lexical/tokens.tsv"):
+        assert (memory.generation / name).read_bytes() == (streamed.stored.generation / name).read_bytes(), name
+    assert streamed.manifest["engine"] == "local"
+    _check_consistent(streamed)
+
+
+def test_a_rebuild_in_small_chunks_keeps_reused_and_new_passages_in_order(tmp_path, embedded, monkeypatch):
+    monkeypatch.setattr(build_mod, "CHUNK", 2)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    shutil.copy(min(SEEDS.glob("*.txt")), docs / "a.txt")
+    (docs / "b.txt").write_text(BETA, encoding="utf-8")
+    first = Index.build([docs], tmp_path / "idx")
+    embedded.clear()
+    (docs / "alpha.txt").write_text(ALPHA, encoding="utf-8")  # new passages between reused ones
+    (docs / "b.txt").write_text(BETA.replace("thick ledger", "leather ledger"), encoding="utf-8")
+    second = Index.build([docs], tmp_path / "idx")
+    old = {passage_text(p) for p in first.passages}
+    assert sorted(embedded) == sorted(passage_text(p) for p in second.passages if passage_text(p) not in old)
+    _check_consistent(second)
+    fresh = Index.build([docs], tmp_path / "fresh")
+    assert np.array_equal(np.asarray(fresh.stored.vectors), np.asarray(second.stored.vectors))
+    assert np.array_equal(fresh.stored.lexical.scores("leather ledger"), second.stored.lexical.scores("leather ledger"))
+
+
+def test_the_vector_file_reads_back_as_numpy_writes_it(tmp_path):
+    rows = np.random.default_rng(0).standard_normal((1000, 24)).astype(np.float32)
+    vf = build_mod.VectorFile(tmp_path / "v.npy")
+    for s in range(0, 1000, 300):
+        vf.append(rows[s:s + 300])
+    vf.close()
+    back = np.load(tmp_path / "v.npy", mmap_mode="r")
+    assert back.shape == (1000, 24) and back.dtype == np.float32 and np.array_equal(back, rows)
+
+
+def test_an_empty_corpus_leaves_no_generation_behind(tmp_path, embedded):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "empty.txt").write_text("   \n", encoding="utf-8")
+    with pytest.raises(Exception, match="nothing to index"):
+        Index.build([tmp_path / "docs"], tmp_path / "idx")
+    assert not list((tmp_path / "idx").glob("gen-*"))
+
+
+def test_ivfpq_on_the_seeds_answers_as_exact_search(tmp_path, embedded):
+    flat = Index.build([SEEDS], tmp_path / "flat", index_type="flat")
+    pq = Index.build([SEEDS], tmp_path / "pq", index_type="ivfpq")
+    assert pq.manifest["index_type"] == "ivfpq"
+    s = pq.manifest["ivfpq"]
+    assert s["nlist"] >= 1 and 2 ** s["nbits"] <= len(pq.passages)
+    assert isinstance(pq.stored.dense, ivfpq.Reranked)
+    # the shortlist holds every passage here, so the re-ranked scores are the exact ones
+    for q in ("党委书记", "hospital", "儿童"):
+        v = _fake_vector(q)
+        for mode in ("dense", "hybrid"):
+            a = [(c.index, round(c.score, 5)) for c in flat.retriever.search(q, v, 10, mode)]
+            b = [(c.index, round(c.score, 5)) for c in pq.retriever.search(q, v, 10, mode)]
+            assert a == b, (q, mode)
+    reopened = Index.open(tmp_path / "pq")
+    assert reopened.stored.dense.ntotal == len(pq.passages)
+
+
+def test_ivfpq_recall_after_re_ranking_on_clustered_vectors(tmp_path):
+    sys.path.insert(0, str(ROOT / "bench"))
+    from speed import synthetic
+
+    import faiss
+
+    xb, xq = synthetic(30_000, n_queries=50)
+    np.save(tmp_path / "v.npy", xb)
+    vectors = np.load(tmp_path / "v.npy", mmap_mode="r")
+    s = ivfpq.settings_for(len(xb), xb.shape[1])
+    index = ivfpq.Reranked(ivfpq.build(vectors, s), vectors, s)
+    exact = faiss.IndexFlatIP(xb.shape[1])
+    exact.add(xb)
+    d_true, truth = exact.search(xq, 10)
+    d, found = index.search(xq, 10)
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found.tolist(), truth.tolist())])
+    assert recall >= 0.98
+    # re-ranked scores are exact cosines, not PQ estimates
+    hit = found[:, 0] == truth[:, 0]
+    assert hit.mean() > 0.9 and np.allclose(d[hit, 0], d_true[hit, 0], atol=1e-5)
+    # 48 bytes a vector of codes (+ 8 of id): far less than the 1,536 of a float vector
+    with (tmp_path / "i.faiss").open("wb"):
+        pass
+    faiss.write_index(index.index, str(tmp_path / "i.faiss"))
+    assert (tmp_path / "i.faiss").stat().st_size < 0.1 * xb.nbytes
+
+
+def test_auto_chooses_ivfpq_above_the_limit():
+    assert store.choose_index_type(store.IVFPQ_LIMIT) == "hnsw"
+    assert store.choose_index_type(store.IVFPQ_LIMIT + 1) == "ivfpq"
+    assert store.choose_index_type(10, "ivfpq") == "ivfpq"
+
+
+def test_reuse_reads_only_a_lookup_table(tmp_path, embedded):
+    built = Index.build([SEEDS], tmp_path / "idx")
+    reuse = build_mod.Reuse.open(tmp_path / "idx", built.stored.model_name)
+    keys = built.stored.keys()
+    assert reuse.hashes.nbytes + reuse.rows.nbytes == 16 * len(keys)
+    assert [reuse.row(k) for k in keys] == list(range(len(keys)))
+    assert reuse.row("0" * 40) == -1
+    words = (built.stored.generation / "lexical" / "tokens.tsv").read_text(encoding="utf-8").splitlines()
+    assert reuse.tokens(5) == words[5].split("\t")
+    assert build_mod.Reuse.open(tmp_path / "idx", "another-model") is None
+    reuse.close()
+    manifest = json.loads((built.stored.generation / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["passages"] == len(keys)
