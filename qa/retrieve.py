@@ -47,6 +47,10 @@ class FusionWeights:
     min_coverage: float | None = None  # below this, BM25 matched too little of the question to be trusted
     bridged: float = 0.7  # BM25's weight when the question was carried over by the dictionary
     bridged_min_coverage: float = 0.3
+    # Added to the cosines of Chinese passages for a question the dictionary carries over, in an index
+    # that also holds passages in the question's language: the same model puts a question nearer to
+    # any text in its own language, so raw cosines would always favour those.
+    cross_lingual_cosine: float = 0.04  # bench/cross_lingual_sweep.py, BENCHMARKS.md
     method: str = "convex"  # or "rrf": reciprocal rank fusion
     rrf_k: float = 60.0
 
@@ -121,6 +125,9 @@ class Retriever:
             cand = lexical_ids if mode == "bm25" else np.union1d(dense_ids, lexical_ids)
         dense_scores = self._cosines(qvec, cand, dict(zip(dense_ids.tolist(), dense_top.tolist())))
         in_bridge = chinese[cand]
+        ranked_dense = dense_scores
+        if bridged and not chinese.all() and self.weights.cross_lingual_cosine:
+            ranked_dense = dense_scores + np.where(in_bridge, self.weights.cross_lingual_cosine, 0.0).astype(np.float32)
         lexical_scores = np.zeros(len(cand), dtype=np.float32)
         if mode != "dense":
             if not chinese.all():
@@ -132,7 +139,7 @@ class Retriever:
         covs = np.where(in_bridge, bridged_coverage, coverage)
 
         if mode == "dense":
-            fused = dense_scores
+            fused = ranked_dense
         else:
             scaled = self._scaled(question, direct_terms, cand, lexical_scores, in_bridge)
             if mode == "bm25":
@@ -142,10 +149,10 @@ class Retriever:
                                  self._trust(coverage, self.weights.min_coverage_for(lang)))
                 if self.weights.method == "rrf":
                     k = self.weights.rrf_k
-                    fused = 1.0 / (k + _ranks(dense_scores)) + trust / (k + _ranks(scaled))
+                    fused = 1.0 / (k + _ranks(ranked_dense)) + trust / (k + _ranks(scaled))
                 else:
                     w = trust * np.where(in_bridge, self.weights.bridged, self.weights.lexical_for(lang))
-                    fused = (1 - w) * _minmax(dense_scores) + w * scaled
+                    fused = (1 - w) * _minmax(ranked_dense) + w * scaled
         order = np.argsort(-fused, kind="stable")[:top_k]
         return [
             Candidate(int(cand[j]), float(fused[j]), float(dense_scores[j]), float(lexical_scores[j]),
