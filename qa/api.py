@@ -13,6 +13,7 @@ from . import index as store
 from .answer import AbstainRule, Answerer
 from .embed import Embedder, bf16_is_native
 from .errors import QAError
+from .langs import ANALYZER_VERSION
 from .build import LocalWorkers, Reuse
 from .reader import Reader
 from .readers import ReadReport
@@ -126,6 +127,8 @@ class Index:
                 "sources": sources,
                 "roots": [str(Path(p).resolve()) for p in paths],
                 "skipped": [{"path": p, "reason": r} for p, r in report.skipped],
+                "languages": stats.languages,
+                "analyzer": ANALYZER_VERSION,
                 "engine": workers.name,
             }
             store.publish_generation(folder, gen, stats.passages, meta, index_type=index_type)
@@ -271,6 +274,7 @@ def _up_to_date(folder: Path, embedder: Embedder, sources: list[dict], index_typ
         and m.get("model", {}).get("precision", "float32") == embedder.precision
         and m.get("index_type_requested") == index_type
         and m.get("sources") == sources
+        and m.get("analyzer") == ANALYZER_VERSION  # BM25 words from an older analyzer are redone
     )
 
 

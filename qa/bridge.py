@@ -54,31 +54,52 @@ def english_to_chinese() -> dict[str, tuple[str, ...]]:
     return {k: tuple(dict.fromkeys(s for _, s in sorted(v, key=lambda x: (x[0], len(x[1]))))) for k, v in ranked.items()}
 
 
-def _forms(word: str) -> list[str]:
-    out = [word]
-    if word.endswith("ies"):
-        out.append(word[:-3] + "y")
-    elif word.endswith("es"):
-        out += [word[:-2], word[:-1]]
-    elif word.endswith("s") and not word.endswith("ss"):
-        out.append(word[:-1])
-    if word.endswith("'s"):
-        out.append(word[:-2])
-    if word.endswith("ied"):
-        out.append(word[:-3] + "y")
-    elif word.endswith("ed"):
-        out += [word[:-1], word[:-2]]  # diagnosed -> diagnose, signed -> sign
-    elif word.endswith("ing") and len(word) > 5:
-        out += [word[:-3], word[:-3] + "e"]
-    return out
+@lru_cache(maxsize=1 << 14)
+def _lemmas(word: str) -> dict[str, tuple[str, ...]]:
+    from lemminflect import getAllLemmas
+
+    return getAllLemmas(word)
+
+
+def _forms(phrase: str) -> list[str]:
+    """The phrase, then with its last word (possessive dropped) replaced by each of its lemmas
+    (lemminflect): hospitals -> hospital, diagnosed -> diagnose, children -> child."""
+    head, _, last = phrase.rpartition(" ")
+    prefix = f"{head} " if head else ""
+    bare = last[:-2] if last.endswith("'s") else last
+    lemmas = [lemma for forms in _lemmas(bare).values() for lemma in forms]
+    return list(dict.fromkeys([phrase, prefix + bare] + [prefix + lemma for lemma in lemmas]))
+
+
+@lru_cache(maxsize=1)
+def _words_by_stem() -> dict[str, list[str]]:
+    """Single-word English glosses of the dictionary by their Snowball stem. CC-CEDICT spells the
+    American way, and adjectives keep the British stem (center, centre -> centr -> central), so an
+    -er word is also filed under the stem of its -re spelling."""
+    from .langs import stem
+
+    words = [w for w in english_to_chinese() if w.isalpha()]
+    british = [w for w in words if w.endswith("er") and len(w) > 4]
+    out: dict[str, list[str]] = {}
+    for w, s in [*zip(words, stem(words, "en")), *zip(british, stem([w[:-2] + "re" for w in british], "en"))]:
+        out.setdefault(s, []).append(w)
+    return {k: list(dict.fromkeys(v)) for k, v in out.items()}
 
 
 def _nouns(word: str) -> list[str]:
-    """Nouns an -al adjective is made from: central -> centre, center; regional -> region."""
-    if not word.endswith("al") or len(word) < 6:
+    """Nouns an adjective is made from, by their Snowball stems: the shorter glosses under the longest
+    stem that begins the adjective's own (central -> centr: centre; regional -> region)."""
+    if "ADJ" not in _lemmas(word) or len(word) < 6:
         return []
-    stem = word[:-2]
-    return [stem, stem + "e", stem[:-1] + "er" if stem.endswith("r") else stem + "er"]
+    from .langs import stem
+
+    own = stem([word], "en")[0]
+    table = _words_by_stem()
+    for k in range(len(own), 4, -1):
+        found = [w for w in table.get(own[:k], ()) if len(w) < len(word)]
+        if found:
+            return found
+    return []
 
 
 def english_words(question: str) -> list[str]:

@@ -1,8 +1,9 @@
 """Builds an index generation as a stream, so its memory does not grow with the corpus.
 
-Documents are read one file at a time and split; each passage goes straight to ``passages.jsonl``.
-Passages the previous index already holds (same model, same text) take its vector and words; the
-others are sent out in chunks to be embedded and tokenized (here, or on Ray workers: ``Workers``),
+Documents are read one file at a time and split, and each passage's language is told (``qa.langs``,
+by document); each passage goes straight to ``passages.jsonl``. Passages the previous index already
+holds (same model, same text) take its vector, and its words when read in the same language by the
+same analyzer; the others are sent out in chunks to be embedded and tokenized (here, or on Ray workers: ``Workers``),
 and vectors are appended to ``vectors.npy`` as chunks come back, in passage order. BM25 is built at
 the end from the word ids, kept as one flat int32 array: the only part that grows with the corpus,
 about as large as the BM25 matrix itself.
@@ -27,7 +28,8 @@ from . import lexical as lexical_mod
 from .embed import Embedder, passage_text, text_key
 from .errors import QAError
 from .ingest import split_passages
-from .lexical import TOKENS_FILE, LexicalIndex
+from .langs import ANALYZER_VERSION, detect_passages
+from .lexical import LANGS_FILE, TOKENS_FILE, LexicalIndex
 from .readers import ReadReport, iter_documents
 from .types import passage_to_dict
 
@@ -45,11 +47,14 @@ class Reuse:
     """The previous generation's vectors and words, looked up by embedding key without loading it:
     16 bytes a passage of lookup table, vectors and words read from disk as they are needed."""
 
-    def __init__(self, gen: Path, hashes: np.ndarray, rows: np.ndarray, vectors: np.ndarray):
+    def __init__(self, gen: Path, hashes: np.ndarray, rows: np.ndarray, vectors: np.ndarray,
+                 analyzer: int | None = None):
         self.gen = gen
         self.hashes, self.rows, self.vectors = hashes, rows, vectors
         self._tokens_at: np.ndarray | None = None
         self._tokens_file = None
+        self._langs: list[str] | None = None
+        self.words_reusable = analyzer == ANALYZER_VERSION  # words of an older analyzer are read again
 
     @classmethod
     def open(cls, folder: Path, model_name: str) -> "Reuse | None":
@@ -70,7 +75,7 @@ class Reuse:
         if len(hashes) != vectors.shape[0] or len(hashes) != manifest.get("passages"):
             return None
         order = np.argsort(hashes, kind="stable")
-        return cls(gen, hashes[order], order, vectors)
+        return cls(gen, hashes[order], order, vectors, manifest.get("analyzer"))
 
     def row(self, key: str) -> int:
         """The previous row of ``key``, or -1."""
@@ -78,8 +83,16 @@ class Reuse:
         i = int(np.searchsorted(self.hashes, h))
         return int(self.rows[i]) if i < len(self.hashes) and self.hashes[i] == h else -1
 
-    def tokens(self, row: int) -> list[str] | None:
-        """The words the previous build found in passage ``row``, or None if it kept none."""
+    def tokens(self, row: int, lang: str) -> list[str] | None:
+        """The words the previous build found in passage ``row`` read as ``lang``, or None if it kept
+        none, or read it otherwise."""
+        if not self.words_reusable:
+            return None
+        if self._langs is None:
+            path = self.gen / "lexical" / LANGS_FILE
+            self._langs = path.read_text(encoding="utf-8").split() if path.is_file() else []
+        if len(self._langs) != len(self.hashes) or self._langs[row] != lang:
+            return None
         if self._tokens_at is None:
             path = self.gen / "lexical" / TOKENS_FILE
             if not path.is_file():
@@ -102,11 +115,12 @@ class Reuse:
 
 # -- who embeds ------------------------------------------------------------------------------------
 class Workers(Protocol):
-    """Embeds and tokenizes chunks of passage texts; results come back in the order sent."""
+    """Embeds and tokenizes chunks of passage texts (with each one's language); results come back in
+    the order sent."""
 
     name: str
 
-    def map(self, chunks: Iterator[list[str]]) -> Iterator[tuple[np.ndarray, list[list[str]]]]: ...
+    def map(self, chunks: Iterator[tuple[list[str], list[str]]]) -> Iterator[tuple[np.ndarray, list[list[str]]]]: ...
 
 
 @dataclass
@@ -116,9 +130,9 @@ class LocalWorkers:
     embedder: Embedder
     name: str = "local"
 
-    def map(self, chunks: Iterator[list[str]]) -> Iterator[tuple[np.ndarray, list[list[str]]]]:
-        for texts in chunks:
-            yield self.embedder.encode_passages(texts), [lexical_mod.tokenize(t) for t in texts]
+    def map(self, chunks: Iterator[tuple[list[str], list[str]]]) -> Iterator[tuple[np.ndarray, list[list[str]]]]:
+        for texts, langs in chunks:
+            yield self.embedder.encode_passages(texts), [lexical_mod.tokenize(t, g) for t, g in zip(texts, langs)]
 
 
 # -- writing ---------------------------------------------------------------------------------------
@@ -181,6 +195,8 @@ class _Pending:
     vectors: list[np.ndarray | None] = field(default_factory=list)
     words: list[list[str] | None] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)  # of the new rows, in order
+    langs: list[str] = field(default_factory=list)  # of every row
+    new_langs: list[str] = field(default_factory=list)  # of the new rows
 
 
 @dataclass
@@ -189,6 +205,7 @@ class BuildStats:
     documents: int = 0
     embedded: int = 0
     reused: int = 0
+    languages: dict[str, int] = field(default_factory=dict)  # passages per language, most first
 
 
 def stream_build(paths: Sequence[Path], folder: Path, embedder: Embedder, workers: Workers,
@@ -200,6 +217,7 @@ def stream_build(paths: Sequence[Path], folder: Path, embedder: Embedder, worker
         (gen / "lexical").mkdir()
         vec = VectorFile(gen / "vectors.npy")
         ids = TokenIds()
+        langs: list[str] = []
         with (gen / "passages.jsonl").open("w", encoding="utf-8") as pf, \
                 (gen / "keys.txt").open("w", encoding="ascii") as kf, \
                 (gen / "lexical" / TOKENS_FILE).open("w", encoding="utf-8") as tf:
@@ -209,22 +227,24 @@ def stream_build(paths: Sequence[Path], folder: Path, embedder: Embedder, worker
                 for chunk in _chunks(paths, report, pf, kf, embedder, reuse, stats):
                     chunks.append(chunk)
                     if chunk.texts:
-                        yield chunk.texts
+                        yield chunk.texts, chunk.new_langs
 
             bar = _bar(progress)
             for vectors, words in workers.map(texts_to_send()):
                 # everything queued before this chunk was reused only: nothing to wait for
                 while chunks and not chunks[0].texts:
-                    _write(chunks.popleft(), None, None, vec, ids, tf, bar)
-                _write(chunks.popleft(), vectors, words, vec, ids, tf, bar)
+                    _write(chunks.popleft(), None, None, vec, ids, langs, tf, bar)
+                _write(chunks.popleft(), vectors, words, vec, ids, langs, tf, bar)
             while chunks:
-                _write(chunks.popleft(), None, None, vec, ids, tf, bar)
+                _write(chunks.popleft(), None, None, vec, ids, langs, tf, bar)
             if bar is not None:
                 bar.close()
         vec.close()
         if stats.passages == 0:
             return gen, stats
-        LexicalIndex(lexical_mod.bm25_from_ids(ids, ids.vocab), ids.vocab).save(gen / "lexical")
+        lexical = LexicalIndex(lexical_mod.bm25_from_ids(ids, ids.vocab), ids.vocab, langs=langs)
+        lexical.save(gen / "lexical")
+        stats.languages = lexical.languages
     except BaseException as e:
         err = store.discard_generation(folder, gen, e)
         if err is e:
@@ -247,7 +267,8 @@ def _chunks(paths, report, pf, kf, embedder: Embedder, reuse: Reuse | None, stat
     chunk = _Pending()
     for doc in iter_documents(list(paths), report):
         stats.documents += 1
-        for p in split_passages(doc):
+        passages = split_passages(doc)
+        for p, lang in zip(passages, detect_passages([p.text for p in passages], [p.doc for p in passages])):
             text = passage_text(p)
             key = text_key(embedder.key_name, text)
             pf.write(json.dumps(passage_to_dict(p), ensure_ascii=False) + "\n")
@@ -257,13 +278,15 @@ def _chunks(paths, report, pf, kf, embedder: Embedder, reuse: Reuse | None, stat
             if row >= 0:
                 stats.reused += 1
                 chunk.vectors.append(np.asarray(reuse.vectors[row], dtype=np.float32))
-                words = reuse.tokens(row)
-                chunk.words.append(words if words is not None else lexical_mod.tokenize(text))
+                words = reuse.tokens(row, lang)
+                chunk.words.append(words if words is not None else lexical_mod.tokenize(text, lang))
             else:
                 stats.embedded += 1
                 chunk.vectors.append(None)
                 chunk.words.append(None)
                 chunk.texts.append(text)
+                chunk.new_langs.append(lang)
+            chunk.langs.append(lang)
             if len(chunk.texts) >= CHUNK or len(chunk.vectors) >= 4 * CHUNK:
                 yield chunk
                 chunk = _Pending()
@@ -271,7 +294,7 @@ def _chunks(paths, report, pf, kf, embedder: Embedder, reuse: Reuse | None, stat
         yield chunk
 
 
-def _write(chunk: _Pending, vectors, words, vec: VectorFile, ids: TokenIds, tf, bar) -> None:
+def _write(chunk: _Pending, vectors, words, vec: VectorFile, ids: TokenIds, langs: list[str], tf, bar) -> None:
     fresh = iter(range(len(chunk.texts)))
     rows = []
     for v, w in zip(chunk.vectors, chunk.words):
@@ -282,6 +305,7 @@ def _write(chunk: _Pending, vectors, words, vec: VectorFile, ids: TokenIds, tf, 
         ids.add(w)
         tf.write("\t".join(w) + "\n")
     vec.append(np.stack(rows))
+    langs.extend(chunk.langs)
     if bar is not None:
         bar.update(len(rows))
 

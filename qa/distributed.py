@@ -34,10 +34,10 @@ class _EmbedActor:
         self.embedder = Embedder(model, cache_dir=Path(cache_dir) if cache_dir else None, precision=precision)
         self.embedder.model  # noqa: B018 - load now, not inside the first task
 
-    def work(self, texts: list[str]) -> tuple[np.ndarray, list[list[str]]]:
+    def work(self, texts: list[str], langs: list[str]) -> tuple[np.ndarray, list[list[str]]]:
         from . import lexical
 
-        return self.embedder.encode_passages(texts), [lexical.tokenize(t) for t in texts]
+        return self.embedder.encode_passages(texts), [lexical.tokenize(t, lang) for t, lang in zip(texts, langs)]
 
     def pid(self) -> int:
         return os.getpid()
@@ -85,7 +85,7 @@ class RayWorkers:
             if started:
                 ray.shutdown()
 
-    def map(self, chunks: Iterator[list[str]]) -> Iterator[tuple[np.ndarray, list[list[str]]]]:
+    def map(self, chunks: Iterator[tuple[list[str], list[str]]]) -> Iterator[tuple[np.ndarray, list[list[str]]]]:
         import ray
 
         inflight: deque = deque()
@@ -94,11 +94,12 @@ class RayWorkers:
         done = False
         while True:
             while not done and len(inflight) < AHEAD * len(self.actors):
-                texts = next(source, None)
-                if texts is None:
+                chunk = next(source, None)
+                if chunk is None:
                     done = True
                     break
-                inflight.append(self.actors[turn % len(self.actors)].work.remote(texts))
+                texts, langs = chunk
+                inflight.append(self.actors[turn % len(self.actors)].work.remote(texts, langs))
                 turn += 1
             if not inflight:
                 return

@@ -106,6 +106,33 @@ def _summary(rows: list[dict]) -> dict:
     return out
 
 
+def gold_language(index: Index):
+    """A function giving a question the language of the passages that answer it ("none" when no
+    passage can): its ``gold`` paragraphs, else the passages of its ``docs``, by majority."""
+    by_doc: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for p, lang in zip(index.passages, index.stored.lexical.langs):
+        by_doc[p.doc][lang] += 1
+
+    def lang_of(q: dict) -> str:
+        docs = q.get("gold") if "gold" in q else (q.get("docs") if q.get("answers") else [])
+        votes: dict[str, int] = defaultdict(int)
+        for d in docs or []:
+            for lang, n in by_doc.get(str(d), {}).items():
+                votes[lang] += n
+        return max(votes, key=votes.get) if votes else "none"
+
+    return lang_of
+
+
+def by_passage_language(rows: list[dict]) -> dict:
+    """Scores by question language and answering-passage language ("en>zh": English questions
+    answered by Chinese passages), when the question file holds more than one such pair."""
+    pairs = defaultdict(list)
+    for r in rows:
+        pairs[f"{r['lang']}>{r['passage_lang']}"].append(r)
+    return {pair: _summary(rs) for pair, rs in sorted(pairs.items())} if len(pairs) > 1 else {}
+
+
 def _usable(path: Path, limit: int | None) -> list[dict]:
     questions = load_questions(path)[:limit]
     usable = []
@@ -130,6 +157,7 @@ def evaluate(index: Index, path: Path, modes: list[str], limit: int | None = Non
     """Scores per mode, overall and per language; question embedding is shared by all modes."""
     usable = _usable(path, limit)
     texts = [q["question"] for q in usable]
+    passage_lang = gold_language(index)
     t0 = time.perf_counter()
     vectors = index.embed_questions(texts)
     embed_seconds = time.perf_counter() - t0
@@ -139,10 +167,13 @@ def evaluate(index: Index, path: Path, modes: list[str], limit: int | None = Non
         answers = index.answer_vectors(texts, vectors, top_k=top_k, mode=mode, ids=[str(q["id"]) for q in usable],
                                        reader=reader)
         seconds = time.perf_counter() - t1 + embed_seconds
-        rows = [_score_one(q, a) | {"lang": q.get("lang", "?")} for q, a in zip(usable, answers)]
+        rows = [_score_one(q, a) | {"lang": q.get("lang") or index.stored.lexical.question_language(q["question"]),
+                                    "passage_lang": passage_lang(q)}
+                for q, a in zip(usable, answers)]
         report["modes"][mode] = {
             "all": _summary(rows),
             "by_language": _by_language(rows),
+            "by_passage_language": by_passage_language(rows),
             "questions_per_second": round(len(rows) / seconds, 1) if seconds else None,
         }
     return report
@@ -185,7 +216,7 @@ def format_report(report: dict) -> str:
     lines.append("| mode | lang | " + " | ".join(metrics) + " | q/s |")
     lines.append("|---" * (len(metrics) + 3) + "|")
     for mode, m in report["modes"].items():
-        for lang, s in [("all", m["all"]), *m["by_language"].items()]:
+        for lang, s in [("all", m["all"]), *m["by_language"].items(), *m.get("by_passage_language", {}).items()]:
             cells = ["" if s.get(k) is None else f"{s[k]:g}" for k in metrics]
             qps = m["questions_per_second"] if lang == "all" else ""
             lines.append(f"| {mode} | {lang} | " + " | ".join(cells) + f" | {qps} |")

@@ -1,26 +1,23 @@
-"""Word-level BM25: Chinese words by jieba (both scripts folded to Simplified), other languages by lower-cased words."""
+"""Word-level BM25 over passages of any language: each passage is cut into words by its own
+language's analyzer (``qa.langs``), each question by the question's, and the language of every
+passage is kept with the index."""
 
 from __future__ import annotations
 
+import json
 import re
 from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
 
+from . import langs as L
+
 TOKENS_FILE = "tokens.tsv"
-_CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
-_WORD = re.compile(r"[^\W_]+(?:[.'’][^\W_]+)*", re.UNICODE)
+LANGS_FILE = "langs.txt"
+ANALYSIS_FILE = "analysis.json"
 _HAS_CJK = re.compile(r"[\u3400-\u9fff]")
 _NAME_LIKE = re.compile(r"[\u3400-\u9fff]{2,4}")  # Chinese person and place names are 2-4 characters
-# Function words carry no evidence; left in, they let BM25 match any question to any passage.
-_STOP = frozenset(
-    "的 了 是 在 和 与 及 或 也 都 就 而 被 把 对 从 向 为 以 于 之 其 这 那 有 个 上 下 中 等 着 过 "
-    "哪 什么 哪些 哪个 哪家 哪位 哪种 多少 几 谁 吗 呢 吧 啊 怎么 怎样 如何 为什么 是否 "
-    "a an the of to in on at by for with from and or is are was were be been being what which who whom "
-    "whose how many much when where why did do does has have had it its this that these those as into "
-    "than then there their they he she his her we our you your i me my not no".split()
-)
 
 
 @lru_cache(maxsize=1)
@@ -41,15 +38,6 @@ def _folder():
     return opencc.OpenCC("t2s")
 
 
-@lru_cache(maxsize=1)
-def _jieba():
-    import jieba
-
-    jieba.setLogLevel(60)
-    jieba.initialize()
-    return jieba
-
-
 def fold(text: str) -> str:
     """One script for matching: Traditional Chinese becomes Simplified, everything lower-cased."""
     if _HAS_CJK.search(text):
@@ -57,17 +45,9 @@ def fold(text: str) -> str:
     return text.lower()
 
 
-def tokenize(text: str) -> list[str]:
-    """Words of a text for BM25: jieba words for Chinese runs, regex words for the rest."""
-    text = fold(text)
-    out: list[str] = []
-    pos = 0
-    for m in _CJK_RUN.finditer(text):
-        out.extend(_WORD.findall(text[pos:m.start()]))
-        out.extend(w for w in _jieba().cut_for_search(m.group(), HMM=True) if w.strip())
-        pos = m.end()
-    out.extend(_WORD.findall(text[pos:]))
-    return [w for w in out if w not in _STOP]
+def tokenize(text: str, lang: str | None = None, version: int = L.ANALYZER_VERSION) -> list[str]:
+    """Words of a text for BM25, by the analyzer of ``lang`` (detected from the text when not given)."""
+    return L.analyze(fold(text), lang or L.detect(text), version)
 
 
 def bm25_from_ids(ids, vocab: dict[str, int]):
@@ -79,76 +59,121 @@ def bm25_from_ids(ids, vocab: dict[str, int]):
 
 
 class LexicalIndex:
-    """BM25 over passages; keeps the vocabulary so a query's coverage of the corpus can be measured."""
+    """BM25 over passages; keeps the vocabulary so a query's coverage of the corpus can be measured,
+    and each passage's language so questions are read the way the passages were."""
 
-    def __init__(self, model, vocab: dict[str, int], tokens: list[list[str]] | None = None):
+    def __init__(self, model, vocab: dict[str, int], tokens: list[list[str]] | None = None,
+                 langs: list[str] | None = None, version: int = L.ANALYZER_VERSION):
         self._model = model
         self.vocab = vocab
         self.tokens = tokens  # per passage, kept from a build so the next build can reuse them
+        self.version = version
+        n = int(model.scores["num_docs"])
+        if langs is None:  # an index from before languages were recorded: Chinese or not, as a whole
+            langs = [L.CHINESE if self._mostly_chinese_vocab() else "en"] * n
+        self.langs = langs
 
     @classmethod
-    def build(cls, texts: list[str], known: dict[str, list[str]] | None = None) -> "LexicalIndex":
-        """BM25 over ``texts``; ``known`` maps texts already tokenized (by an earlier build) to their words."""
+    def build(cls, texts: list[str], langs: list[str] | None = None,
+              known: dict[str, list[str]] | None = None) -> "LexicalIndex":
+        """BM25 over ``texts`` in languages ``langs`` (detected when not given); ``known`` maps texts
+        already tokenized by an earlier build, in the same language, to their words."""
         known = known or {}
-        tokens = [known[t] if t in known else tokenize(t) for t in texts]
+        langs = langs if langs is not None else L.detect_passages(texts, [str(i) for i in range(len(texts))])
+        tokens = [known[t] if t in known else tokenize(t, lang) for t, lang in zip(texts, langs)]
         vocab: dict[str, int] = {}
         ids = [[vocab.setdefault(w, len(vocab)) for w in toks] for toks in tokens]
-        return cls(bm25_from_ids(ids, vocab), vocab, tokens)
+        return cls(bm25_from_ids(ids, vocab), vocab, tokens, list(langs))
 
     def save(self, folder: Path) -> None:
         self._model.save(str(folder), corpus=None)
-        import json
-
         (folder / "vocab.index.json").write_text(json.dumps(self.vocab, ensure_ascii=False), encoding="utf-8")
+        (folder / LANGS_FILE).write_text("".join(f"{lang}\n" for lang in self.langs), encoding="utf-8")
+        (folder / ANALYSIS_FILE).write_text(json.dumps({"analyzer": self.version}), encoding="utf-8")
         if self.tokens is not None:
             # Words never hold whitespace (CJK runs and regex words), so a tab-joined line is lossless.
             with (folder / TOKENS_FILE).open("w", encoding="utf-8") as f:
                 f.writelines("\t".join(toks) + "\n" for toks in self.tokens)
 
     @staticmethod
-    def saved_tokens(folder: Path) -> list[list[str]] | None:
-        """The per-passage words a build saved in ``folder``, or None for an index without them."""
-        path = folder / TOKENS_FILE
-        if not path.is_file():
+    def saved_tokens(folder: Path) -> list[tuple[str, list[str]]] | None:
+        """The per-passage (language, words) a build saved in ``folder``, or None when they cannot be
+        reused: an index without them, or one whose words come from another analyzer version."""
+        path, langs = folder / TOKENS_FILE, folder / LANGS_FILE
+        if not path.is_file() or not langs.is_file() or _analyzer_version(folder) != L.ANALYZER_VERSION:
             return None
         with path.open(encoding="utf-8") as f:
-            return [line.rstrip("\n").split("\t") if line != "\n" else [] for line in f]
+            tokens = [line.rstrip("\n").split("\t") if line != "\n" else [] for line in f]
+        codes = langs.read_text(encoding="utf-8").split()
+        return list(zip(codes, tokens)) if len(codes) == len(tokens) else None
 
     @classmethod
     def load(cls, folder: Path) -> "LexicalIndex":
-        import json
-
         # Memory-mapped: the BM25 matrix of ten million passages stays on disk, read where a query looks.
         model = _bm25s().BM25.load(str(folder), load_corpus=False, mmap=True)
         vocab = json.loads((folder / "vocab.index.json").read_text(encoding="utf-8"))
-        return cls(model, vocab)
+        path = folder / LANGS_FILE
+        langs = path.read_text(encoding="utf-8").split() if path.is_file() else None
+        if langs is not None and len(langs) != int(model.scores["num_docs"]):
+            raise ValueError("passage languages do not match the passages")
+        return cls(model, vocab, langs=langs, version=_analyzer_version(folder))
 
+    # -- languages ----------------------------------------------------------------------------------
+    @cached_property
+    def languages(self) -> dict[str, int]:
+        """Passages per language, most first."""
+        counts: dict[str, int] = {}
+        for lang in self.langs:
+            counts[lang] = counts.get(lang, 0) + 1
+        return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+
+    @cached_property
+    def chinese(self) -> np.ndarray:
+        """Which passages are Chinese (the ones an English question reaches through the bridge)."""
+        return np.array([lang == L.CHINESE for lang in self.langs], dtype=bool)
+
+    def question_language(self, question: str) -> str:
+        """The question's language: its script's, else the likeliest of the index's languages written
+        with spaces (English when the index has none: the bridge reads English)."""
+        cache: dict[str, str] = self.__dict__.setdefault("_qlang", {})
+        if question not in cache:
+            if len(cache) >= 4096:
+                cache.clear()
+            if self.version == L.LEGACY:
+                cache[question] = L.CHINESE if _HAS_CJK.search(question) else "en"
+            else:
+                spaced = [lang for lang in self.languages if lang not in L.UNSPACED and lang != "ko"]
+                cache[question] = L.detect(question, among=spaced or ["en"])
+        return cache[question]
+
+    def _mostly_chinese_vocab(self) -> bool:
+        return sum(1 for w in self.vocab if _HAS_CJK.match(w)) > len(self.vocab) // 4
+
+    # -- questions ----------------------------------------------------------------------------------
     def query_terms(self, question: str) -> tuple[list[str], float]:
-        """Words to look up for a question, and the share of its words they stand for.
-
-        A question with no Chinese over a corpus with Chinese words is carried over word by word
-        through a dictionary, so an English question can still find Chinese passages."""
-        toks = list(dict.fromkeys(tokenize(question)))
+        """Words to look up for a question, read in its own language, and the share of its words the
+        corpus holds."""
+        toks = list(dict.fromkeys(tokenize(question, self.question_language(question), self.version)))
         known = [w for w in toks if w in self.vocab]
-        if toks and self.bridged(question):
-            from .bridge import english_words
-
-            groups = self.translated(question)
-            bridged = list(dict.fromkeys(c for _, cands in groups for c in cands))
-            matched = sum(n for n, _ in groups)
-            total = len(english_words(question)) or 1
-            native = [w for w in known if not w.isalpha()]  # numbers, codes like MDT or no.2 match as written
-            return list(dict.fromkeys(native + bridged)), min(1.0, matched / total)
         return known, (len(known) / len(toks) if toks else 0.0)
 
-    def bridged(self, question: str) -> bool:
-        """True when the question has no Chinese but the corpus is mostly Chinese."""
-        return not _HAS_CJK.search(question) and self._has_chinese()
+    def bridged_terms(self, question: str) -> tuple[list[str], float]:
+        """For a question the bridge carries over: the Chinese words of its words (with numbers and
+        codes as written), and the share of its content words that found one."""
+        from .bridge import english_words
 
-    def _has_chinese(self) -> bool:
-        if not hasattr(self, "_chinese"):
-            self._chinese = sum(1 for w in self.vocab if _HAS_CJK.match(w)) > len(self.vocab) // 4
-        return self._chinese
+        groups = self.translated(question)
+        bridged = list(dict.fromkeys(c for _, cands in groups for c in cands))
+        matched = sum(n for n, _ in groups)
+        total = len(english_words(question)) or 1
+        toks = list(dict.fromkeys(tokenize(question, L.CHINESE)))
+        native = [w for w in toks if w in self.vocab and not w.isalpha()]  # numbers, codes like MDT or no.2
+        return list(dict.fromkeys(native + bridged)), min(1.0, matched / total)
+
+    def bridged(self, question: str) -> bool:
+        """True when the question has no Chinese but the index holds Chinese passages: those passages
+        are reached through the English-Chinese dictionary."""
+        return not _HAS_CJK.search(question) and bool(self.chinese.any())
 
     def translated(self, question: str) -> list[tuple[int, list[str]]]:
         """An English question's words carried over to corpus words (see ``bridge.translate_groups``).
@@ -180,9 +205,6 @@ class LexicalIndex:
                 out.setdefault(w[0], []).append(w)
         return out
 
-    def query_ids(self, question: str) -> list[int]:
-        return [self.vocab[w] for w in self.query_terms(question)[0]]
-
     def idf(self, word: str) -> float:
         """BM25's inverse document frequency; a word the corpus lacks counts as the rarest."""
         n = self._model.scores["num_docs"]
@@ -191,13 +213,36 @@ class LexicalIndex:
         df = 0 if i is None or i + 1 >= len(indptr) else int(indptr[i + 1] - indptr[i])
         return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
 
-    def scores(self, question: str) -> np.ndarray:
-        ids = self.query_ids(question)
-        n = self._model.scores["num_docs"]
+    def _bm25(self, terms: list[str]) -> np.ndarray:
+        ids = [self.vocab[w] for w in terms]
         if not ids:
-            return np.zeros(n, dtype=np.float32)
+            return np.zeros(self._model.scores["num_docs"], dtype=np.float32)
         return np.asarray(self._model.get_scores(ids), dtype=np.float32)
 
+    def scores(self, question: str) -> np.ndarray:
+        """BM25 of every passage for the question's own words."""
+        return self._bm25(self.query_terms(question)[0])
+
+    def bridged_scores(self, question: str) -> np.ndarray:
+        """BM25 of every passage for the question's words carried over to Chinese."""
+        return self._bm25(self.bridged_terms(question)[0])
+
     def coverage(self, question: str) -> float:
-        """Share of the question's words BM25 can look for (0 for English over Chinese without a bridge)."""
+        """Share of the question's words BM25 can look for."""
         return self.query_terms(question)[1]
+
+    def found(self, terms: list[str], text: str, lang: str) -> set[str]:
+        """Which of ``terms`` a text holds: as substrings of Chinese text (jieba may cut a word
+        differently in context), as whole words (stems) elsewhere."""
+        folded = fold(text)
+        if lang == L.CHINESE or self.version == L.LEGACY:
+            return {t for t in terms if t in folded}
+        words = set(L.analyze(folded, lang, self.version))
+        return {t for t in terms if t in words}
+
+
+def _analyzer_version(folder: Path) -> int:
+    try:
+        return int(json.loads((folder / ANALYSIS_FILE).read_text(encoding="utf-8"))["analyzer"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return L.LEGACY

@@ -8,7 +8,7 @@ import numpy as np
 
 from .embed import passage_text
 from .index import StoredIndex
-from .lexical import fold
+from .lexical import LexicalIndex, fold
 
 MODES = ("hybrid", "dense", "bm25")
 POOL = 100  # candidates each side contributes before fusion
@@ -21,19 +21,46 @@ class Candidate:
     index: int  # position in StoredIndex.passages
     score: float
     dense: float  # cosine with the question
-    lexical: float  # BM25 score
+    lexical: float  # BM25 score (for a bridged passage: how many of the question's words it holds)
     coverage: float  # share of the question's words the corpus knows (BM25's reach)
+    bridged: bool = False  # reached through the English-Chinese dictionary (an English question, a Chinese passage)
+
+
+# BM25's weight by the question's language, each tuned on a dev set of that language with
+# bench/fusion_sweep.py (BENCHMARKS.md): Chinese on cmrc2018-train, English on squadshifts-wiki.
+# Languages without a dev set take the English value: like English, they are read as stemmed words.
+LEXICAL_WEIGHTS = {"zh": 0.6, "en": 0.4}
+DEFAULT_LEXICAL = 0.4
+# Share of the question's words BM25 must know before it is trusted at all, by question language.
+MIN_COVERAGE = {"zh": 0.3, "en": 0.3}
+DEFAULT_MIN_COVERAGE = 0.3
 
 
 @dataclass
 class FusionWeights:
-    """How much BM25 counts against dense once both are scaled to [0, 1]."""
+    """How much BM25 counts against dense once both are scaled to [0, 1], by language.
 
-    lexical: float = 0.6  # tuned on cmrc2018-train: MRR@10 0.967 (0.5: 0.967, 0.7: 0.967, rrf: 0.946)
-    min_coverage: float = 0.3  # below this, BM25 matched too little of the question to be trusted
+    ``lexical`` / ``min_coverage`` given explicitly apply to every question language (a sweep sets
+    them so); left as None, each question language takes its tuned value."""
+
+    lexical: float | None = None
+    min_coverage: float | None = None  # below this, BM25 matched too little of the question to be trusted
     bridged: float = 0.7  # BM25's weight when the question was carried over by the dictionary
+    bridged_min_coverage: float = 0.3
+    # Added to the cosines of Chinese passages for a question the dictionary carries over, in an index
+    # that also holds passages in the question's language: the same model puts a question nearer to
+    # any text in its own language, so raw cosines would always favour those.
+    cross_lingual_cosine: float = 0.04  # bench/cross_lingual_sweep.py, BENCHMARKS.md
     method: str = "convex"  # or "rrf": reciprocal rank fusion
     rrf_k: float = 60.0
+
+    def lexical_for(self, lang: str) -> float:
+        return self.lexical if self.lexical is not None else LEXICAL_WEIGHTS.get(lang, DEFAULT_LEXICAL)
+
+    def min_coverage_for(self, lang: str) -> float:
+        if self.min_coverage is not None:
+            return self.min_coverage
+        return MIN_COVERAGE.get(lang, DEFAULT_MIN_COVERAGE)
 
 
 def _minmax(x: np.ndarray) -> np.ndarray:
@@ -50,8 +77,21 @@ def _ranks(x: np.ndarray) -> np.ndarray:
     return r
 
 
+def _top(scores: np.ndarray, allowed: np.ndarray | None, pool: int) -> np.ndarray:
+    if allowed is not None:
+        scores = np.where(allowed, scores, -np.inf)
+    ids = np.argsort(-scores, kind="stable")[:pool]
+    return ids[np.isfinite(scores[ids])]
+
+
 class Retriever:
-    """Searches one stored index; the caller supplies question vectors so they can be batched."""
+    """Searches one stored index; the caller supplies question vectors so they can be batched.
+
+    Passages fall in two groups for a question: those read in the question's own words, and, for a
+    question without Chinese over Chinese passages, those reached through the dictionary. Each group's
+    BM25 side is scaled on its own and weighted for its language pair; a group whose best passage holds
+    less of the question than the other group's best is scaled down in proportion, so translated words
+    never outrank passages that match the question as written."""
 
     def __init__(self, stored: StoredIndex, weights: FusionWeights | None = None):
         self.stored = stored
@@ -66,36 +106,83 @@ class Retriever:
             return []
         pool = min(n, max(POOL, top_k))
         lex = self.stored.lexical
-        coverage = lex.coverage(question)
+        lang = lex.question_language(question)
+        bridged = lex.bridged(question)
+        chinese = lex.chinese if bridged else np.zeros(n, dtype=bool)
+        direct_terms, coverage = lex.query_terms(question)
+        bridged_coverage = lex.bridged_terms(question)[1] if bridged else 0.0
         dense_ids, dense_top = self._dense_top(qvec, pool)
         if mode == "dense":
-            cand, lexical_scores = dense_ids, np.zeros(len(dense_ids), dtype=np.float32)
+            cand = dense_ids
         else:
-            all_lexical = lex.scores(question)
-            lexical_ids = np.argsort(-all_lexical, kind="stable")[:pool]
+            tops = []
+            if not chinese.all():
+                direct = lex.scores(question)
+                tops.append(_top(direct, ~chinese if bridged else None, pool))
+            if bridged:
+                tops.append(_top(lex.bridged_scores(question), chinese, pool))
+            lexical_ids = np.unique(np.concatenate(tops)) if len(tops) > 1 else tops[0]
             cand = lexical_ids if mode == "bm25" else np.union1d(dense_ids, lexical_ids)
-            lexical_scores = all_lexical[cand]
-            if mode == "hybrid" and lex.bridged(question):
-                lexical_scores = self._concept_scores(question, cand)
         dense_scores = self._cosines(qvec, cand, dict(zip(dense_ids.tolist(), dense_top.tolist())))
+        in_bridge = chinese[cand]
+        ranked_dense = dense_scores
+        if bridged and not chinese.all() and self.weights.cross_lingual_cosine:
+            ranked_dense = dense_scores + np.where(in_bridge, self.weights.cross_lingual_cosine, 0.0).astype(np.float32)
+        lexical_scores = np.zeros(len(cand), dtype=np.float32)
+        if mode != "dense":
+            if not chinese.all():
+                lexical_scores[~in_bridge] = direct[cand[~in_bridge]]
+            if bridged:
+                b = cand[in_bridge]
+                lexical_scores[in_bridge] = (self._concept_scores(question, b) if mode == "hybrid"
+                                             else lex.bridged_scores(question)[b])
+        covs = np.where(in_bridge, bridged_coverage, coverage)
 
         if mode == "dense":
-            fused = dense_scores
-        elif mode == "bm25":
-            fused = lexical_scores
-        elif self.weights.method == "rrf":
-            w = self._trust(coverage)
-            k = self.weights.rrf_k
-            fused = 1.0 / (k + _ranks(dense_scores)) + w / (k + _ranks(lexical_scores))
+            fused = ranked_dense
         else:
-            base = self.weights.bridged if lex.bridged(question) else self.weights.lexical
-            w = base * self._trust(coverage)
-            fused = (1 - w) * _minmax(dense_scores) + w * _minmax(lexical_scores)
+            scaled = self._scaled(question, direct_terms, cand, lexical_scores, in_bridge)
+            if mode == "bm25":
+                fused = scaled
+            else:
+                trust = np.where(in_bridge, self._trust(bridged_coverage, self.weights.bridged_min_coverage),
+                                 self._trust(coverage, self.weights.min_coverage_for(lang)))
+                if self.weights.method == "rrf":
+                    k = self.weights.rrf_k
+                    fused = 1.0 / (k + _ranks(ranked_dense)) + trust / (k + _ranks(scaled))
+                else:
+                    w = trust * np.where(in_bridge, self.weights.bridged, self.weights.lexical_for(lang))
+                    fused = (1 - w) * _minmax(ranked_dense) + w * scaled
         order = np.argsort(-fused, kind="stable")[:top_k]
         return [
-            Candidate(int(cand[j]), float(fused[j]), float(dense_scores[j]), float(lexical_scores[j]), coverage)
+            Candidate(int(cand[j]), float(fused[j]), float(dense_scores[j]), float(lexical_scores[j]),
+                      float(covs[j]), bool(in_bridge[j]))
             for j in order
         ]
+
+    def _scaled(self, question: str, terms: list[str], cand: np.ndarray, lexical: np.ndarray,
+                in_bridge: np.ndarray) -> np.ndarray:
+        """Each group's lexical scores on [0, 1]; with two groups, the one whose best passage holds
+        the smaller share of the question is scaled down by the ratio of the two shares."""
+        out = np.zeros(len(cand), dtype=np.float32)
+        groups = [g for g in (~in_bridge, in_bridge) if g.any()]
+        for g in groups:
+            out[g] = _minmax(lexical[g])
+        if len(groups) == 2 and lexical.size:
+            lex = self.stored.lexical
+            d = int(np.flatnonzero(~in_bridge)[np.argmax(lexical[~in_bridge])])
+            b = int(np.flatnonzero(in_bridge)[np.argmax(lexical[in_bridge])])
+            p = self.stored.passages[cand[d]]
+            from .bridge import english_words
+
+            total = len(english_words(question)) or 1
+            direct_share = _weighted_share(lex, terms, lex.found(terms, passage_text(p), lex.langs[cand[d]]))
+            bridged_share = min(1.0, float(lexical[b]) / total)
+            top = max(direct_share, bridged_share)
+            if top > 0:
+                out[~in_bridge] *= direct_share / top
+                out[in_bridge] *= bridged_share / top
+        return out
 
     def _concept_scores(self, question: str, cand: np.ndarray) -> np.ndarray:
         """For a question carried over by the dictionary: how many of its words (each with its
@@ -115,9 +202,9 @@ class Retriever:
             text = self._folded_cache[i] = fold(passage_text(self.stored.passages[i]))
         return text
 
-    def _trust(self, coverage: float) -> float:
+    @staticmethod
+    def _trust(coverage: float, lo: float) -> float:
         """BM25's weight grows with how much of the question it could match at all."""
-        lo = self.weights.min_coverage
         return 0.0 if coverage <= lo else min(1.0, (coverage - lo) / (1 - lo))
 
     def _dense_top(self, qvec: np.ndarray, pool: int) -> tuple[np.ndarray, np.ndarray]:
@@ -135,3 +222,10 @@ class Retriever:
         if missing:
             out[missing] = np.asarray(self.stored.vectors[cand[missing]], dtype=np.float32) @ qvec
         return out
+
+
+def _weighted_share(lex: LexicalIndex, terms: list[str], found: set[str]) -> float:
+    """Share of the question's word weight (IDF) among ``found``."""
+    weights = [lex.idf(t) for t in terms]
+    total = sum(weights)
+    return sum(w for t, w in zip(terms, weights) if t in found) / total if total else 0.0

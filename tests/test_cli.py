@@ -145,6 +145,10 @@ def test_eval_scores_every_mode(seeds_index, cli_env):
     h1, mrr = hybrid["all"]["hit@1"], hybrid["all"]["mrr@10"]
     assert h1 <= mrr <= h1 + (1 - h1) / 2
     assert set(hybrid["by_language"]) == {"en", "zh"}
+    # and by question language > answering passages' language (the seeds are Chinese)
+    pairs = hybrid["by_passage_language"]
+    assert set(pairs) <= {"en>zh", "zh>zh", "en>none", "zh>none"} and {"en>zh", "zh>zh"} <= set(pairs)
+    assert sum(p["questions"] for p in pairs.values()) == 6
 
 
 def test_index_command_builds_and_reuses(tmp_path, cli_env):

@@ -146,7 +146,8 @@ def test_reuse_reads_only_a_lookup_table(tmp_path, embedded):
     assert [reuse.row(k) for k in keys] == list(range(len(keys)))
     assert reuse.row("0" * 40) == -1
     words = (built.stored.generation / "lexical" / "tokens.tsv").read_text(encoding="utf-8").splitlines()
-    assert reuse.tokens(5) == words[5].split("\t")
+    assert reuse.tokens(5, "zh") == words[5].split("\t")
+    assert reuse.tokens(5, "en") is None  # words read as another language are read again
     assert build_mod.Reuse.open(tmp_path / "idx", "another-model") is None
     reuse.close()
     manifest = json.loads((built.stored.generation / "manifest.json").read_text(encoding="utf-8"))

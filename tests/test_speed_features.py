@@ -144,9 +144,9 @@ def tokenized(monkeypatch) -> list[str]:
     seen: list[str] = []
     real = lexical.tokenize
 
-    def tokenize(text):
+    def tokenize(text, *args, **kwargs):
         seen.append(text)
-        return real(text)
+        return real(text, *args, **kwargs)
 
     monkeypatch.setattr(lexical, "tokenize", tokenize)
     return seen
