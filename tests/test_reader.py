@@ -140,7 +140,8 @@ def test_a_tiny_training_run_lowers_the_loss_and_resumes_exactly(tmp_path):
 @needs_bench
 def test_answer_cut_paragraphs_keep_the_subject_and_lose_the_answer():
     from qa.answer import split_sentences
-    from qa.reader_train import CUT, TrainConfig, epoch_plan, load_examples
+    from qa.reader_data import load_examples
+    from qa.reader_train import CUT, TrainConfig, epoch_plan
 
     positives, pools, cuts = load_examples(BENCH / "cmrc2018-train", 40)
     made = [(p, c) for p, c in zip(positives, cuts) if c is not None]
