@@ -219,6 +219,10 @@ class LexicalIndex:
             return np.zeros(self._model.scores["num_docs"], dtype=np.float32)
         return np.asarray(self._model.get_scores(ids), dtype=np.float32)
 
+    def word_scores(self, words: list[str]) -> np.ndarray:
+        """BM25 of every passage for words already read (those the corpus lacks are left out)."""
+        return self._bm25([w for w in dict.fromkeys(words) if w in self.vocab])
+
     def scores(self, question: str) -> np.ndarray:
         """BM25 of every passage for the question's own words."""
         return self._bm25(self.query_terms(question)[0])

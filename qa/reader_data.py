@@ -49,7 +49,7 @@ def answer_cut(text: str, start: int, end: int, answers: list[str], min_chars: i
 def load_examples(data: Path, limit: int, even_articles: bool = False
                   ) -> tuple[list[Example], list[list[Example]], list[Example | None]]:
     """Positive examples, for each the pool of hard negatives drawn from, and its answer-cut paragraph."""
-    from .lexical import LexicalIndex
+    from .lexical import LexicalIndex, tokenize
 
     corpus = [json.loads(line) for line in (data / "corpus.jsonl").open(encoding="utf-8")]
     by_id = {p["id"]: i for i, p in enumerate(corpus)}
@@ -69,7 +69,7 @@ def load_examples(data: Path, limit: int, even_articles: bool = False
         positives.append(Example(q["question"], gold["title"], gold["text"], start, start + len(answer)))
         cut = answer_cut(gold["text"], start, start + len(answer), q["answers"])
         cuts.append(Example(q["question"], gold["title"], cut, -1, -1) if cut else None)
-        scores = lexical.scores(q["question"])
+        scores = lexical.word_scores(tokenize(q["question"], "zh"))
         pool = []
         for i in np.argsort(-scores)[:8]:
             p = corpus[int(i)]
