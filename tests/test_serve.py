@@ -225,3 +225,20 @@ def test_changed_source_is_not_served_with_wrong_offsets(tmp_path, cache_dir):
     c = TestClient(create_app(Service(tmp_path / "idx", cache_dir=cache_dir)), raise_server_exceptions=False)
     note.write_text("全新的内容，偏移都不对了。\n", encoding="utf-8")
     assert_error(c.get("/documents/note.txt"), 409, "changed on disk")
+
+
+def test_connections_send_answers_without_waiting_for_acknowledgements():
+    import socket
+
+    from qa.server import listen
+
+    sock = listen("127.0.0.1", 0, None)
+    try:
+        client = socket.create_connection(sock.getsockname()[:2])
+        conn, _ = sock.accept()
+        # Answers leave as two writes; Nagle's algorithm would hold the second back ~40 ms.
+        assert conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        conn.close()
+        client.close()
+    finally:
+        sock.close()
