@@ -99,18 +99,6 @@ class LexicalIndex:
             with (folder / TOKENS_FILE).open("w", encoding="utf-8") as f:
                 f.writelines("\t".join(toks) + "\n" for toks in self.tokens)
 
-    @staticmethod
-    def saved_tokens(folder: Path) -> list[tuple[str, list[str]]] | None:
-        """The per-passage (language, words) a build saved in ``folder``, or None when they cannot be
-        reused: an index without them, or one whose words come from another analyzer version."""
-        path, langs = folder / TOKENS_FILE, folder / LANGS_FILE
-        if not path.is_file() or not langs.is_file() or _analyzer_version(folder) != L.ANALYZER_VERSION:
-            return None
-        with path.open(encoding="utf-8") as f:
-            tokens = [line.rstrip("\n").split("\t") if line != "\n" else [] for line in f]
-        codes = langs.read_text(encoding="utf-8").split()
-        return list(zip(codes, tokens)) if len(codes) == len(tokens) else None
-
     @classmethod
     def load(cls, folder: Path) -> "LexicalIndex":
         # Memory-mapped: the BM25 matrix of ten million passages stays on disk, read where a query looks.

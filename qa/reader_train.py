@@ -334,6 +334,10 @@ def main(argv: list[str] | None = None) -> None:
             ap.add_argument(flag, type=kind, default=field.default)
     args = ap.parse_args(argv)
     cfg = TrainConfig(**{k.replace("-", "_"): v for k, v in vars(args).items()})
+    for folder in filter(None, (cfg.data, cfg.extra_data)):
+        missing = [n for n in ("corpus.jsonl", "questions.jsonl") if not (Path(folder) / n).is_file()]
+        if missing:
+            raise SystemExit(f"error: {folder} has no {' or '.join(missing)} (a folder like ../shared/bench/cmrc2018-train)")
     import torch
 
     torch.set_num_threads(max(1, torch.get_num_threads()))

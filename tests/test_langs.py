@@ -73,16 +73,24 @@ def test_an_index_from_before_languages_reads_questions_as_it_was_built(tmp_path
     (tmp_path / LANGS_FILE).unlink()
     (tmp_path / ANALYSIS_FILE).unlink()
     old = LexicalIndex.load(tmp_path)
-    assert old.version == L.LEGACY and LexicalIndex.saved_tokens(tmp_path) is None
+    assert old.version == L.LEGACY
     assert "hospitals" in old.query_terms("Which hospitals were founded?")[0]  # unstemmed, as its words are
     assert old.scores("Which hospitals were founded?").argmax() == 0
 
 
-def test_saved_words_are_reused_only_from_the_same_analyzer(tmp_path):
-    LexicalIndex.build(["The hospitals were founded in 1901.", "医院"]).save(tmp_path)
-    assert LexicalIndex.saved_tokens(tmp_path) == [("en", ["hospit", "found", "1901"]), ("zh", ["医院"])]
-    (tmp_path / ANALYSIS_FILE).write_text(json.dumps({"analyzer": L.ANALYZER_VERSION - 1}), encoding="utf-8")
-    assert LexicalIndex.saved_tokens(tmp_path) is None
+def test_saved_words_are_reused_only_from_the_same_analyzer_and_language(tmp_path):
+    import numpy as np
+
+    from qa.build import Reuse
+
+    (tmp_path / "lexical").mkdir()
+    LexicalIndex.build(["The hospitals were founded in 1901.", "医院"]).save(tmp_path / "lexical")
+    rows = (np.array([1, 2], dtype=np.uint64), np.array([0, 1]), np.zeros((2, 4), dtype=np.float32))
+    same = Reuse(tmp_path, *rows, analyzer=L.ANALYZER_VERSION)
+    assert same.tokens(0, "en") == ["hospit", "found", "1901"] and same.tokens(1, "zh") == ["医院"]
+    assert same.tokens(0, "de") is None  # read as another language: read again
+    same.close()
+    assert Reuse(tmp_path, *rows, analyzer=L.ANALYZER_VERSION - 1).tokens(0, "en") is None
 
 
 def test_bridge_word_forms_come_from_lemmas_and_stems():

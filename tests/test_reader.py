@@ -163,3 +163,11 @@ def test_answer_cut_paragraphs_keep_the_subject_and_lose_the_answer():
     drawn = [q for q, j in plan if j == CUT]
     assert drawn and all(cuts[q] is not None for q in drawn)
     assert epoch_plan(cfg, len(positives), pools, 0, cuts) == plan
+
+
+def test_training_on_a_folder_without_the_data_is_a_one_line_error(tmp_path):
+    from qa.reader_train import main
+
+    with pytest.raises(SystemExit, match="has no corpus.jsonl or questions.jsonl"):
+        main(["--data", str(tmp_path), "--out", str(tmp_path / "x.pt"), "--checkpoints", str(tmp_path / "ck")])
+    assert not (tmp_path / "ck").exists()
