@@ -68,6 +68,10 @@ def _forms(phrase: str) -> list[str]:
     prefix = f"{head} " if head else ""
     bare = last[:-2] if last.endswith("'s") else last
     lemmas = [lemma for forms in _lemmas(bare).values() for lemma in forms]
+    if bare in english_to_chinese():
+        # A word the dictionary knows as itself is read as another word's form only when it is a
+        # regular inflection of it: talks -> talk, difficulties -> difficulty; led (LED) is not lead.
+        lemmas = [lemma for lemma in lemmas if bare.startswith(lemma[:-1])]
     return list(dict.fromkeys([phrase, prefix + bare] + [prefix + lemma for lemma in lemmas]))
 
 

@@ -100,6 +100,10 @@ def test_bridge_word_forms_come_from_lemmas_and_stems():
     assert "诊断" in translate("diagnosed", vocab)[0]
     assert {"中央", "中心"} <= set(translate("central", vocab)[0])  # and center, by its stem
     assert "区域" in translate("regional", vocab)[0]  # region
+    leading = {"领导": 7, "牵头": 8, "谈话": 9}
+    assert "谈话" in translate("talks", leading)[0]  # a headword itself, and a regular form of talk
+    assert translate("led", leading)[0] == []  # LED, a headword itself, is not read as lead
+    assert "领导" in translate("lead", leading)[0]
 
 
 def test_abstain_limits_by_language_pair():
