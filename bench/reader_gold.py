@@ -1,6 +1,10 @@
 """Reader alone on gold paragraphs, straight from a bench folder (no index): EM/F1 by CMRC 2018's rule.
 
     python bench/reader_gold.py ../shared/bench/cmrc2018-trial [--weights FILE] [--limit N]
+    python bench/reader_gold.py ../shared/bench/squadshifts-wiki --held-out --limit 600
+
+``--held-out`` keeps the questions of odd-numbered articles only: the reader trains on the even ones of a
+second folder (`qa train-reader --extra-data`).
 
 `qa eval QUESTIONS --index DIR --gold-passage` gives the same figures through an index; this script
 needs no index, so it can score a weights file while nothing else is built.
@@ -18,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from qa.metrics import exact_match, f1  # noqa: E402
 from qa.reader import Reader  # noqa: E402
+from qa.reader_data import article_of  # noqa: E402
 
 
 def main() -> None:
@@ -26,9 +31,12 @@ def main() -> None:
     ap.add_argument("--weights", type=Path, default=None)
     ap.add_argument("--limit", type=int, default=0)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--held-out", action="store_true", help="only questions on odd-numbered articles")
     a = ap.parse_args()
     corpus = {r["id"]: r for r in map(json.loads, (a.folder / "corpus.jsonl").open(encoding="utf-8"))}
     qs = [json.loads(line) for line in (a.folder / "questions.jsonl").open(encoding="utf-8")]
+    if a.held_out:
+        qs = [q for q in qs if article_of(q["gold"][0]) % 2 == 1]
     qs = qs[: a.limit] if a.limit else qs
     reader = Reader(a.weights)
     t0 = time.perf_counter()

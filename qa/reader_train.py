@@ -27,7 +27,7 @@ class TrainConfig:
     out: str  # where the final weights (float32, all trained tensors) are written
     checkpoints: str
     seed: int = 13
-    epochs: float = 1.8
+    epochs: float = 1.3
     batch_size: int = 16
     lr: float = 1.5e-4
     head_lr: float = 1e-3
@@ -35,8 +35,8 @@ class TrainConfig:
     dropout: float = 0.0  # hidden dropout; under two epochs of data it only slows training
     weight_decay: float = 0.01
     frozen_layers: int = 2  # the embeddings and this many lower layers stay as the default model has them
-    negatives: float = 0.25  # hard-negative windows per question, on average
-    deletions: float = 0.0  # answer-cut gold paragraphs per question, on average
+    negatives: float = 0.2  # hard-negative windows per question, on average
+    deletions: float = 0.2  # answer-cut gold paragraphs per question, on average
     extra_data: str = ""  # a second folder in the same layout; its even-numbered articles are trained on
     limit: int = 0  # use only the first N questions of each folder (0: all)
     max_length: int = 512
