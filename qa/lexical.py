@@ -38,13 +38,36 @@ def _folder():
     return opencc.OpenCC("t2s")
 
 
+@lru_cache(maxsize=1)
+def _convertible() -> tuple[frozenset[str], tuple[str, ...]] | None:
+    """What the converter can match: the characters of its one-character entries, and its longer
+    entries that hold none of them (the only ones a text without those characters can hold).
+
+    A text holding neither is returned as it is, so ``fold`` skips the converter for it: in Simplified
+    text that is most passages, and the pure-Python converter is a quarter of a build's words time.
+    None when the converter's tables are not where opencc-python-reimplemented 0.1.7 keeps them."""
+    try:
+        tables = [table for group in _folder()._dict_chain_data
+                  for _, _, table in (group if isinstance(group, list) else [group])]
+        chars = frozenset(k for table in tables for k in table if len(k) == 1)
+        longer = tuple(k for table in tables for k in table if len(k) > 1 and chars.isdisjoint(k))
+    except (AttributeError, TypeError, ValueError):
+        return None
+    return chars, longer
+
+
+def _may_convert(text: str) -> bool:
+    found = _convertible()
+    return found is None or not found[0].isdisjoint(text) or any(k in text for k in found[1])
+
+
 @lru_cache(maxsize=16384)  # sentences and passages; a few MB at most
 def fold(text: str) -> str:
     """One script for matching: Traditional Chinese becomes Simplified, everything lower-cased.
 
     Kept: answering folds the same passages and sentences again and again, and conversion costs
     about 0.2 ms a sentence."""
-    if _HAS_CJK.search(text):
+    if _HAS_CJK.search(text) and _may_convert(text):
         text = _folder().convert(text)
     return text.lower()
 

@@ -152,3 +152,20 @@ def test_reuse_reads_only_a_lookup_table(tmp_path, embedded):
     reuse.close()
     manifest = json.loads((built.stored.generation / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["passages"] == len(keys)
+
+
+def test_fold_skips_the_converter_only_for_texts_it_would_leave_as_they_are():
+    from qa import lexical
+
+    converter = lexical._folder()
+    chars, longer = lexical._convertible()
+    texts = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))]
+    texts += ["醫院的院長是誰？", "他沈默了很久。", "有序地排隊。", "乾隆年间", "株洲市中心医院 党委书记", "Hospital 院长"]
+    texts += list(longer) + [c + "医院" for c in sorted(chars)[:200]]
+    skipped = [t for t in texts if not lexical._may_convert(t)]
+    assert skipped and len(skipped) < len(texts)
+    for t in texts:
+        assert lexical.fold(t) == converter.convert(t).lower(), t
+    for t in skipped:
+        assert converter.convert(t) == t
+    assert not lexical._may_convert("株洲市中心医院 党委书记") and lexical._may_convert("醫院")
