@@ -45,7 +45,9 @@ class AbstainRule:
 
     def limits(self, question_lang: str, passage_lang: str, bridged: bool) -> tuple[float, float]:
         """(cosine floor, word-evidence floor) for a question in one language and a passage in another."""
-        if bridged:
+        if bridged or (question_lang, passage_lang) == ("en", "zh"):
+            # An English question quoting Chinese words (三甲) meets Chinese passages on those words
+            # directly rather than through the dictionary, and is held to the same floors.
             return self.min_dense_bridged, self.min_match_bridged
         if (question_lang, passage_lang) in self.pairs:
             return self.pairs[question_lang, passage_lang]
@@ -115,13 +117,6 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     while end > start and text[end - 1].isspace():
         end -= 1
     return start, end
-
-
-def match_share(lexical: LexicalIndex, terms: list[str], found: set[str]) -> float:
-    """Share of the question's word weight (IDF) among the words ``found`` in a text."""
-    weights = [lexical.idf(t) for t in terms]
-    total = sum(weights)
-    return sum(w for t, w in zip(terms, weights) if t in found) / total if total else 0.0
 
 
 # Tuned on cmrc2018-train gold paragraphs (first 2,000 questions): choosing the sentence with the most
@@ -222,7 +217,7 @@ class Answerer:
         weights = {}
         for t in terms:
             found_in = sum(1 for f in found if t in f)
-            w = self.lexical.idf(t) * np.log(1 + (n + 1) / (found_in + 0.5))
+            w = self.lexical.idf(t, lang) * np.log(1 + (n + 1) / (found_in + 0.5))
             weights[t] = w * (TOPIC_WEIGHT if t in context else 1.0)
         return weights
 
@@ -238,7 +233,8 @@ class Answerer:
             total = len(english_words(question)) or 1
             return min(1.0, sum(n for n, cands in groups if any(c in folded for c in cands)) / total)
         terms = self.lexical.query_terms(question)[0]
-        return match_share(self.lexical, terms, self.lexical.found(terms, text, self.lexical.langs[best.index]))
+        lang = self.lexical.langs[best.index]
+        return self.lexical.share(terms, self.lexical.found(terms, text, lang), lang)
 
     def should_abstain(self, question: str, best: Candidate) -> bool:
         match = self.evidence(question, best)

@@ -220,19 +220,39 @@ class LexicalIndex:
                 out.setdefault(w[0], []).append(w)
         return out
 
-    def idf(self, word: str) -> float:
-        """BM25's inverse document frequency; a word the corpus lacks counts as the rarest."""
+    def idf(self, word: str, lang: str | None = None) -> float:
+        """BM25's inverse document frequency; a word the corpus lacks counts as the rarest. With ``lang``,
+        among the passages in that language only: adding English passages to an index of Chinese ones
+        leaves a Chinese word exactly as rare as it was."""
         n = self._model.scores["num_docs"]
+        if lang is not None and len(self.languages) > 1:
+            n = self.languages.get(lang, n)
         i = self.vocab.get(word)
         indptr = self._model.scores["indptr"]
         df = 0 if i is None or i + 1 >= len(indptr) else int(indptr[i + 1] - indptr[i])
-        return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+        return float(np.log(1 + (max(n, df) - df + 0.5) / (df + 0.5)))
 
-    def _bm25(self, terms: list[str]) -> np.ndarray:
+    def share(self, terms: list[str], found: set[str], lang: str | None = None) -> float:
+        """Share of the words' weight (IDF, among passages in ``lang``) held by those ``found``."""
+        weights = [self.idf(t, lang) for t in terms]
+        total = sum(weights)
+        return sum(w for t, w in zip(terms, weights) if t in found) / total if total else 0.0
+
+    def _bm25(self, terms: list[str], lang: str | None = None) -> np.ndarray:
         ids = [self.vocab[w] for w in terms]
+        n = self._model.scores["num_docs"]
         if not ids:
-            return np.zeros(self._model.scores["num_docs"], dtype=np.float32)
-        return np.asarray(self._model.get_scores(ids), dtype=np.float32)
+            return np.zeros(n, dtype=np.float32)
+        if lang is None or len(self.languages) < 2:
+            return np.asarray(self._model.get_scores(ids), dtype=np.float32)
+        # bm25s stores each word's scores with its corpus-wide IDF built in: rescale word by word to
+        # the IDF among the passages of the question's language.
+        sc = self._model.scores
+        out = np.zeros(n, dtype=np.float32)
+        for w, i in zip(terms, ids):
+            a, b = int(sc["indptr"][i]), int(sc["indptr"][i + 1])
+            out[sc["indices"][a:b]] += (self.idf(w, lang) / self.idf(w)) * sc["data"][a:b]
+        return out
 
     def word_scores(self, words: list[str]) -> np.ndarray:
         """BM25 of every passage for words already read (those the corpus lacks are left out)."""
@@ -240,11 +260,11 @@ class LexicalIndex:
 
     def scores(self, question: str) -> np.ndarray:
         """BM25 of every passage for the question's own words."""
-        return self._bm25(self.query_terms(question)[0])
+        return self._bm25(self.query_terms(question)[0], self.question_language(question))
 
     def bridged_scores(self, question: str) -> np.ndarray:
         """BM25 of every passage for the question's words carried over to Chinese."""
-        return self._bm25(self.bridged_terms(question)[0])
+        return self._bm25(self.bridged_terms(question)[0], L.CHINESE)
 
     def coverage(self, question: str) -> float:
         """Share of the question's words BM25 can look for."""

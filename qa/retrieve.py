@@ -8,7 +8,7 @@ import numpy as np
 
 from .embed import passage_text
 from .index import StoredIndex
-from .lexical import LexicalIndex, fold
+from .lexical import fold
 
 MODES = ("hybrid", "dense", "bm25")
 POOL = 100  # candidates each side contributes before fusion
@@ -176,7 +176,8 @@ class Retriever:
             from .bridge import english_words
 
             total = len(english_words(question)) or 1
-            direct_share = _weighted_share(lex, terms, lex.found(terms, passage_text(p), lex.langs[cand[d]]))
+            lang = lex.langs[cand[d]]
+            direct_share = lex.share(terms, lex.found(terms, passage_text(p), lang), lang)
             bridged_share = min(1.0, float(lexical[b]) / total)
             top = max(direct_share, bridged_share)
             if top > 0:
@@ -222,10 +223,3 @@ class Retriever:
         if missing:
             out[missing] = np.asarray(self.stored.vectors[cand[missing]], dtype=np.float32) @ qvec
         return out
-
-
-def _weighted_share(lex: LexicalIndex, terms: list[str], found: set[str]) -> float:
-    """Share of the question's word weight (IDF) among ``found``."""
-    weights = [lex.idf(t) for t in terms]
-    total = sum(weights)
-    return sum(w for t, w in zip(terms, weights) if t in found) / total if total else 0.0

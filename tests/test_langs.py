@@ -114,6 +114,8 @@ def test_abstain_limits_by_language_pair():
     assert english != (rule.min_dense, rule.min_match)
     assert rule.limits("de", "de", False) == english  # stemmed like English, no dev set of its own
     assert rule.limits("zh", "en", False) == (rule.min_dense_bridged, 0.0)  # no dictionary that way
+    # English quoting Chinese words is matched on them directly, under the cross-lingual floors
+    assert rule.limits("en", "zh", False) == rule.limits("en", "zh", True)
 
 
 def _squad_subset(folder: Path, n: int) -> tuple[Path, list[dict]]:
