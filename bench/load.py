@@ -44,6 +44,34 @@ def rss_mb(pid: int) -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+class MemoryTrace:
+    """The server's RSS every ``every`` seconds, labelled with the phase, to see whether it levels off."""
+
+    def __init__(self, pid: int, every: float = 2.0):
+        self.pid, self.every, self.phase = pid, every, "warm"
+        self.samples: list[tuple[float, str, float]] = []
+        self._stop = threading.Event()
+        self._t0 = time.monotonic()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                self.samples.append((round(time.monotonic() - self._t0, 1), self.phase, round(rss_mb(self.pid), 1)))
+            except OSError:
+                return
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def quartiles(self, phase: str) -> list[float]:
+        """RSS at the end of each quarter of ``phase``."""
+        xs = [mb for _, p, mb in self.samples if p == phase]
+        return [xs[min(len(xs) - 1, (len(xs) * k) // 4)] for k in (1, 2, 3)] + [xs[-1]] if xs else []
+
+
 class Served:
     """`qa serve` in a child process on a free loopback port."""
 
@@ -170,17 +198,25 @@ def main(argv: list[str] | None = None) -> int:
     single = load_items(args.data / "questions.jsonl", args.single, skip=args.questions + 20)
     server = Served(args.index)
     res: dict = {"index": str(args.index), "load_before": os.getloadavg()}
+    trace = MemoryTrace(server.proc.pid)
     try:
         run_phase(server.port, warm, 1, args.limit_s)  # first questions load jieba and warm caches
         res["rss_before_mb"] = round(rss_mb(server.proc.pid), 1)
         if single:
+            trace.phase = "single_no_reader"
             res["single_no_reader"] = run_phase(server.port, single, 1, args.limit_s, reader=False)
+            trace.phase = "single"
             res["single"] = run_phase(server.port, single, 1, args.limit_s)
+        trace.phase = "concurrent"
         res["concurrent"] = run_phase(server.port, questions, args.clients, args.limit_s)
         res["rss_after_mb"] = round(rss_mb(server.proc.pid), 1)
+        trace.stop()
+        res["rss_quartiles_mb"] = {p: trace.quartiles(p) for p in ("single_no_reader", "single", "concurrent")}
+        res["rss_trace"] = trace.samples
         res["rss_growth_pct"] = round(100 * (res["rss_after_mb"] / res["rss_before_mb"] - 1), 2)
         res["load_after"] = os.getloadavg()
     finally:
+        trace.stop()
         server.stop()
     for name in ("single_no_reader", "single", "concurrent"):
         if name in res:
@@ -191,6 +227,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"server RSS {res['rss_before_mb']} MB before, {res['rss_after_mb']} MB after "
           f"({res['rss_growth_pct']:+.2f}%); load average {res['load_before'][0]:.2f} before, "
           f"{res['load_after'][0]:.2f} after")
+    for phase, qs in res["rss_quartiles_mb"].items():
+        if qs:
+            print(f"  RSS at each quarter of {phase}: {' / '.join(f'{q:.0f}' for q in qs)} MB")
     if args.json:
         args.json.write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
     return 0 if res["concurrent"]["errors"] == 0 else 1
