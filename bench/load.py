@@ -162,7 +162,9 @@ def run_phase(port: int, items: list[tuple[str, str, list[str]]], clients: int, 
 
 
 def load_items(path: Path, n: int, skip: int = 0) -> list[tuple[str, str, list[str]]]:
-    items = []
+    items: list[tuple[str, str, list[str]]] = []
+    if n <= 0:
+        return items
     with path.open(encoding="utf-8") as f:
         for i, line in enumerate(f):
             if i < skip:
