@@ -377,17 +377,22 @@ def bench_server(folder: Path, question: str, runs: int) -> dict:
 
 # -- 3. FAISS on synthetic vectors -------------------------------------------------------------------
 def synthetic(n: int, n_queries: int = 100, dim: int = DIM, seed: int = 0,
-              sub: int = 32, spread: float = 0.6, noise: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
+              sub: int = 32, spread: float = 0.6, noise: float = 0.25,
+              out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Unit vectors from a Gaussian mixture shaped like text embeddings: n/500 clusters of log-normal
     sizes, each spread mostly within its own ``sub``-dim subspace plus isotropic noise (neighbours in a
-    cluster have cosine ~0.8, other clusters ~0). Queries are held-out draws from the same mixture."""
+    cluster have cosine ~0.8, other clusters ~0). Queries are held-out draws from the same mixture.
+
+    ``out`` (n rows, e.g. a memory-mapped .npy) receives the vectors in place: at ten million they are
+    15 GB, and no temporary of that size is made."""
     rng = np.random.default_rng(seed)
     k = max(16, n // 500)
     centers = rng.standard_normal((k, dim), dtype=np.float32)
     centers /= np.linalg.norm(centers, axis=1, keepdims=True)
     w = rng.lognormal(0.0, 1.0, k)
     labels = rng.choice(k, n + n_queries, p=w / w.sum())
-    out = np.empty((n + n_queries, dim), dtype=np.float32)
+    xb = np.empty((n, dim), dtype=np.float32) if out is None else out
+    xq = np.empty((n_queries, dim), dtype=np.float32)
     order = np.argsort(labels, kind="stable")
     bounds = np.searchsorted(labels[order], np.arange(k + 1))
     for c in range(k):
@@ -398,9 +403,12 @@ def synthetic(n: int, n_queries: int = 100, dim: int = DIM, seed: int = 0,
         basis /= np.linalg.norm(basis, axis=1, keepdims=True)
         z = rng.standard_normal((len(idx), sub), dtype=np.float32) * np.float32(spread / np.sqrt(sub))
         e = rng.standard_normal((len(idx), dim), dtype=np.float32) * np.float32(noise / np.sqrt(dim))
-        out[idx] = centers[c] + z @ basis + e
-    out /= np.linalg.norm(out, axis=1, keepdims=True)
-    return out[:n], np.ascontiguousarray(out[n:])
+        block = centers[c] + z @ basis + e
+        block /= np.linalg.norm(block, axis=1, keepdims=True)
+        base = idx < n
+        xb[idx[base]] = block[base]
+        xq[idx[~base] - n] = block[~base]
+    return xb, xq
 
 
 def _recall(found: np.ndarray, truth: np.ndarray, k: int = 10) -> float:

@@ -169,3 +169,32 @@ def test_fold_skips_the_converter_only_for_texts_it_would_leave_as_they_are():
     for t in skipped:
         assert converter.convert(t) == t
     assert not lexical._may_convert("株洲市中心医院 党委书记") and lexical._may_convert("醫院")
+
+
+CMRC = ROOT.parent / "shared" / "bench" / "cmrc2018-train"
+
+
+@pytest.mark.skipif(not CMRC.is_dir(), reason="needs ../shared/bench beside the project")
+def test_the_sliced_bm25_build_is_bm25s_own_matrix(monkeypatch):
+    import bm25s
+
+    from qa import bm25
+    from qa.lexical import tokenize
+
+    rows = [json.loads(line) for line in (CMRC / "corpus.jsonl").open(encoding="utf-8")][:300]
+    texts = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))]
+    texts += [r["text"] for r in rows] + ["", "Hospitals and a hospital in English text."]
+    vocab: dict[str, int] = {}
+    ids = [[vocab.setdefault(w, len(vocab)) for w in tokenize(t)] for t in texts]
+    own = bm25s.BM25(k1=1.2, b=0.75)
+    own.index(bm25s.tokenization.Tokenized(ids=ids, vocab=dict(vocab)), show_progress=False)
+    for size in (1, 1000, bm25.SLICE):  # a passage a slice, many slices, one slice
+        monkeypatch.setattr(bm25, "SLICE", size)
+        sliced = bm25.sliced_bm25(k1=1.2, b=0.75)
+        sliced.index(bm25s.tokenization.Tokenized(ids=ids, vocab=dict(vocab)), show_progress=False)
+        for key in ("data", "indices", "indptr"):
+            assert sliced.scores[key].dtype == own.scores[key].dtype
+            assert np.array_equal(sliced.scores[key], own.scores[key]), (size, key)
+        assert sliced.scores["num_docs"] == len(texts)
+        q = [vocab[w] for w in tokenize("株洲市中心医院的党委书记") if w in vocab]
+        assert np.array_equal(sliced.get_scores(q), own.get_scores(q))

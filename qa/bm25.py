@@ -1,0 +1,105 @@
+"""BM25's score matrix, built a slice of passages at a time.
+
+bm25s builds its matrix from three arrays holding every (passage, word) pair and then sorts them: about
+four times the final matrix at once (510 MB for 68 MB at 100,000 passages; some 27 GB at ten million).
+Here what needs the whole corpus (each word's document frequency, the mean length) is counted first;
+then each slice's scores are computed and written straight into their places in the final matrix, so a
+build holds the matrix and one slice. The scores come from bm25s's own scorer functions, and the matrix
+is the one bm25s builds (`tests/test_bm25.py` checks it value for value).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import chain
+
+import numpy as np
+
+SLICE = 1 << 18  # word occurrences a slice: some 30 MB of working arrays
+
+
+def flat_ids(ids) -> tuple[np.ndarray, np.ndarray]:
+    """Word ids of all passages end to end, and where each passage ends."""
+    flat, ends = getattr(ids, "flat", None), getattr(ids, "ends", None)
+    if flat is not None and ends is not None:
+        return np.frombuffer(flat, dtype=np.int32), np.frombuffer(ends, dtype=np.int64)
+    lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
+    flat = np.fromiter(chain.from_iterable(ids), dtype=np.int32, count=int(lengths.sum()))
+    return flat, np.cumsum(lengths)
+
+
+def _slices(ends: np.ndarray, size: int) -> list[tuple[int, int]]:
+    """Passage ranges [lo, hi) of about ``size`` word occurrences each (a longer passage stands alone)."""
+    out, lo, n = [], 0, len(ends)
+    while lo < n:
+        before = int(ends[lo - 1]) if lo else 0
+        hi = max(lo + 1, int(np.searchsorted(ends, before + size, side="right")))
+        out.append((lo, min(hi, n)))
+        lo = hi
+    return out
+
+
+def _pairs(flat: np.ndarray, ends: np.ndarray, lo: int, hi: int, n_vocab: int):
+    """(passage, word, count) for passages [lo, hi), ordered by passage, then word."""
+    start = int(ends[lo - 1]) if lo else 0
+    ids = flat[start:int(ends[hi - 1])].astype(np.int64)
+    lengths = np.diff(ends[lo:hi], prepend=start)
+    doc = np.repeat(np.arange(lo, hi, dtype=np.int64), lengths)
+    key, tf = np.unique(doc * n_vocab + ids, return_counts=True)
+    return key // n_vocab, key % n_vocab, tf
+
+
+def score_matrix(flat: np.ndarray, ends: np.ndarray, n_vocab: int, *, k1: float, b: float, delta: float,
+                 method: str, idf_method: str, dtype: str, int_dtype: str, size: int | None = None) -> dict:
+    """bm25s's ``scores`` (CSC by word: data, indices, indptr, num_docs) for passages given as flat ids."""
+    from bm25s import scoring
+
+    size = size or SLICE
+    n_docs = len(ends)
+    lengths = np.diff(ends, prepend=0)
+    avg = lengths.mean() if n_docs else np.float64(0)
+    parts = _slices(ends, size)
+    df = np.zeros(n_vocab, dtype=np.int64)
+    for lo, hi in parts:
+        words, counts = np.unique(_pairs(flat, ends, lo, hi, n_vocab)[1], return_counts=True)
+        df[words] += counts
+    idf_of = scoring._select_idf_scorer(idf_method)
+    idf = np.fromiter((idf_of(int(d), N=n_docs) for d in df), dtype=dtype, count=n_vocab)
+    tfc_of = scoring._select_tfc_scorer(method)
+    indptr = np.zeros(n_vocab + 1, dtype=np.int64)
+    np.cumsum(df, out=indptr[1:])
+    data = np.empty(int(indptr[-1]), dtype=dtype)
+    indices = np.empty(int(indptr[-1]), dtype=int_dtype)
+    heads = indptr[:-1].copy()
+    for lo, hi in parts:
+        doc, word, tf = _pairs(flat, ends, lo, hi, n_vocab)
+        # As bm25s computes it a passage at a time: float32 counts, float64 arithmetic, stored as dtype.
+        tfc = tfc_of(tf_array=tf.astype(dtype), l_d=lengths[doc], l_avg=avg, k1=k1, b=b, delta=delta)
+        scores = idf[word] * tfc
+        order = np.argsort(word, kind="stable")  # passages stay in order within each word's column
+        word, doc, scores = word[order], doc[order], scores[order]
+        first, seen, counts = np.unique(word, return_index=True, return_counts=True)
+        at = heads[word] + (np.arange(len(word)) - np.repeat(seen, counts))
+        data[at] = scores
+        indices[at] = doc
+        heads[first] += counts
+    return {"data": data, "indices": indices, "indptr": indptr, "num_docs": n_docs}
+
+
+def sliced_bm25(k1: float = 1.2, b: float = 0.75):
+    """A bm25s.BM25 whose index is built by ``score_matrix``; it saves, loads and searches as bm25s's own."""
+    import bm25s
+
+    class SlicedBM25(bm25s.BM25):
+        def build_index_from_ids(self, unique_token_ids: Sequence[int], corpus_token_ids, show_progress=True,
+                                 leave_progress=False):
+            if self.method in self.methods_requiring_nonoccurrence or not len(corpus_token_ids):
+                return super().build_index_from_ids(unique_token_ids, corpus_token_ids, show_progress,
+                                                    leave_progress)
+            self.nonoccurrence_array = None
+            flat, ends = flat_ids(corpus_token_ids)
+            return score_matrix(flat, ends, len(unique_token_ids), k1=self.k1, b=self.b, delta=self.delta,
+                                method=self.method, idf_method=self.idf_method, dtype=self.dtype,
+                                int_dtype=self.int_dtype)
+
+    return SlicedBM25(k1=k1, b=b)
