@@ -70,6 +70,20 @@ def _minmax(x: np.ndarray) -> np.ndarray:
     return (x - lo) / (hi - lo) if hi > lo else np.zeros_like(x)
 
 
+def _grouped(x: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """x on [0, 1] within each of two groups, and each candidate's group factor: where its group's
+    best stands on [0, 1] over both groups. One group: x on [0, 1] and factor 1."""
+    reach = np.ones(len(x), dtype=np.float32)
+    if x.size == 0 or second.all() or not second.any():
+        return _minmax(x), reach
+    out = np.zeros(len(x), dtype=np.float32)
+    lo, hi = float(x.min()), float(x.max())
+    for g in (~second, second):
+        out[g] = _minmax(x[g])
+        reach[g] = (float(x[g].max()) - lo) / (hi - lo) if hi > lo else 1.0
+    return out, reach
+
+
 def _ranks(x: np.ndarray) -> np.ndarray:
     """1-based rank of each score, best first."""
     r = np.empty(len(x), dtype=np.float64)
@@ -141,7 +155,8 @@ class Retriever:
         if mode == "dense":
             fused = ranked_dense
         else:
-            scaled = self._scaled(question, direct_terms, cand, lexical_scores, in_bridge)
+            lexical_within, lexical_reach = self._scaled(question, direct_terms, cand, lexical_scores, in_bridge)
+            scaled = lexical_within * lexical_reach
             if mode == "bm25":
                 fused = scaled
             else:
@@ -152,7 +167,11 @@ class Retriever:
                     fused = 1.0 / (k + _ranks(ranked_dense)) + trust / (k + _ranks(scaled))
                 else:
                     w = trust * np.where(in_bridge, self.weights.bridged, self.weights.lexical_for(lang))
-                    fused = (1 - w) * _minmax(ranked_dense) + w * scaled
+                    dense_within, dense_reach = _grouped(ranked_dense, in_bridge)
+                    # Each group is fused as it would be alone, then scaled by how close its best
+                    # passages come to the other group's on each side: adding passages of another
+                    # language leaves the order within a group as it was.
+                    fused = ((1 - w) * dense_reach + w * lexical_reach) * ((1 - w) * dense_within + w * lexical_within)
         order = np.argsort(-fused, kind="stable")[:top_k]
         return [
             Candidate(int(cand[j]), float(fused[j]), float(dense_scores[j]), float(lexical_scores[j]),
@@ -161,10 +180,12 @@ class Retriever:
         ]
 
     def _scaled(self, question: str, terms: list[str], cand: np.ndarray, lexical: np.ndarray,
-                in_bridge: np.ndarray) -> np.ndarray:
-        """Each group's lexical scores on [0, 1]; with two groups, the one whose best passage holds
-        the smaller share of the question is scaled down by the ratio of the two shares."""
+                in_bridge: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each group's lexical scores on [0, 1], and each candidate's group factor: with two groups,
+        the one whose best passage holds the smaller share of the question has the ratio of the two
+        shares, the other 1."""
         out = np.zeros(len(cand), dtype=np.float32)
+        reach = np.ones(len(cand), dtype=np.float32)
         groups = [g for g in (~in_bridge, in_bridge) if g.any()]
         for g in groups:
             out[g] = _minmax(lexical[g])
@@ -181,9 +202,9 @@ class Retriever:
             bridged_share = min(1.0, float(lexical[b]) / total)
             top = max(direct_share, bridged_share)
             if top > 0:
-                out[~in_bridge] *= direct_share / top
-                out[in_bridge] *= bridged_share / top
-        return out
+                reach[~in_bridge] = direct_share / top
+                reach[in_bridge] = bridged_share / top
+        return out, reach
 
     def _concept_scores(self, question: str, cand: np.ndarray) -> np.ndarray:
         """For a question carried over by the dictionary: how many of its words (each with its
