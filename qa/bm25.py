@@ -22,7 +22,7 @@ def flat_ids(ids) -> tuple[np.ndarray, np.ndarray]:
     """Word ids of all passages end to end, and where each passage ends."""
     flat, ends = getattr(ids, "flat", None), getattr(ids, "ends", None)
     if flat is not None and ends is not None:
-        return np.frombuffer(flat, dtype=np.int32), np.frombuffer(ends, dtype=np.int64)
+        return np.asarray(flat, dtype=np.int32), np.asarray(ends, dtype=np.int64)
     lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
     flat = np.fromiter(chain.from_iterable(ids), dtype=np.int32, count=int(lengths.sum()))
     return flat, np.cumsum(lengths)

@@ -5,8 +5,9 @@ by document); each passage goes straight to ``passages.jsonl``. Passages the pre
 holds (same model, same text) take its vector, and its words when read in the same language by the
 same analyzer; the others are sent out in chunks to be embedded and tokenized (here, or on Ray workers: ``Workers``),
 and vectors are appended to ``vectors.npy`` as chunks come back, in passage order. BM25 is built at
-the end from the word ids, kept as one flat int32 array: the only part that grows with the corpus,
-about as large as the BM25 matrix itself.
+the end from the word ids, written to a file as they come and read back memory-mapped, a slice of
+passages at a time (``qa.bm25``). What grows in memory with the corpus is the BM25 matrix being built,
+the vocabulary and 8 bytes a passage of offsets.
 """
 
 from __future__ import annotations
@@ -163,16 +164,51 @@ class VectorFile:
 
 
 class TokenIds(Sequence):
-    """Every passage's word ids in one flat int32 array: what bm25s reads, a list a passage on demand."""
+    """Every passage's word ids end to end, and where each passage ends: what the BM25 build reads, a
+    list a passage on demand. Given a path, the ids go to that file as they come (a million at a time)
+    and are read back memory-mapped, so a build holds none of them: at ten million passages they are
+    some 5 GB."""
 
-    def __init__(self) -> None:
-        self.flat = array("i")
+    BUFFER = 1 << 20
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path
+        self._buf = array("i")
+        self._file = path.open("wb") if path is not None else None
+        self._written = 0
+        self._flat: np.ndarray | None = None
         self.ends = array("q")
         self.vocab: dict[str, int] = {}
 
     def add(self, words: list[str]) -> None:
-        self.flat.extend(self.vocab.setdefault(w, len(self.vocab)) for w in words)
-        self.ends.append(len(self.flat))
+        self._buf.extend(self.vocab.setdefault(w, len(self.vocab)) for w in words)
+        self.ends.append(self._written + len(self._buf))
+        if self._file is not None and len(self._buf) >= self.BUFFER:
+            self._buf.tofile(self._file)
+            self._written += len(self._buf)
+            self._buf = array("i")
+
+    @property
+    def flat(self) -> np.ndarray:
+        """All ids; once read, no more can be added."""
+        if self._flat is None:
+            if self._file is None:
+                self._flat = np.asarray(self._buf)
+            else:
+                self._buf.tofile(self._file)
+                self._written += len(self._buf)
+                self._buf = array("i")
+                self._file.close()
+                self._flat = (np.memmap(self.path, dtype=np.int32, mode="r") if self._written
+                              else np.zeros(0, dtype=np.int32))
+        return self._flat
+
+    def close(self) -> None:
+        """Drops the file (the BM25 matrix holds what it was for)."""
+        if self._file is not None:
+            self._file.close()
+            self._flat = None
+            self.path.unlink(missing_ok=True)
 
     def __len__(self) -> int:
         return len(self.ends)
@@ -216,7 +252,7 @@ def stream_build(paths: Sequence[Path], folder: Path, embedder: Embedder, worker
     try:
         (gen / "lexical").mkdir()
         vec = VectorFile(gen / "vectors.npy")
-        ids = TokenIds()
+        ids = TokenIds(gen / "lexical" / "ids.tmp")
         langs: list[str] = []
         with (gen / "passages.jsonl").open("w", encoding="utf-8") as pf, \
                 (gen / "keys.txt").open("w", encoding="ascii") as kf, \
@@ -241,8 +277,10 @@ def stream_build(paths: Sequence[Path], folder: Path, embedder: Embedder, worker
                 bar.close()
         vec.close()
         if stats.passages == 0:
+            ids.close()
             return gen, stats
         lexical = LexicalIndex(lexical_mod.bm25_from_ids(ids, ids.vocab), ids.vocab, langs=langs)
+        ids.close()
         lexical.save(gen / "lexical")
         stats.languages = lexical.languages
     except BaseException as e:

@@ -30,7 +30,9 @@ SEEDS = ROOT / "seeds"
 
 def test_a_streamed_build_is_the_index_the_in_memory_writer_makes(tmp_path, embedded, monkeypatch):
     monkeypatch.setattr(build_mod, "CHUNK", 7)  # many chunks, so their order is what is tested
+    monkeypatch.setattr(build_mod.TokenIds, "BUFFER", 5)  # word ids go to their file many times
     streamed = Index.build([SEEDS], tmp_path / "streamed")
+    assert not list(streamed.stored.generation.rglob("ids.tmp"))  # dropped once BM25 is built
     passages = streamed.passages
     texts = [passage_text(p) for p in passages]
     lexical = LexicalIndex.build(texts)
