@@ -32,6 +32,8 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=0)
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--held-out", action="store_true", help="only questions on odd-numbered articles")
+    ap.add_argument("--breakdown", action="store_true",
+                    help="also count answers by how they miss: inside the reference, around it, overlapping, apart")
     a = ap.parse_args()
     corpus = {r["id"]: r for r in map(json.loads, (a.folder / "corpus.jsonl").open(encoding="utf-8"))}
     qs = [json.loads(line) for line in (a.folder / "questions.jsonl").open(encoding="utf-8")]
@@ -43,12 +45,20 @@ def main() -> None:
     spans = reader.read([(q["question"], corpus[q["gold"][0]]["title"], corpus[q["gold"][0]]["text"]) for q in qs])
     seconds = time.perf_counter() - t0
     em = f1s = 0.0
+    kinds = dict.fromkeys(("exact", "inside the reference", "around the reference", "overlapping", "apart"), 0)
     for q, s in zip(qs, spans):
         said = corpus[q["gold"][0]]["text"][s.start:s.end] if s else None
-        em += exact_match(said, q["answers"])
-        f1s += f1(said, q["answers"])
+        hit, part = exact_match(said, q["answers"]), f1(said, q["answers"])
+        em += hit
+        f1s += part
+        said = said or ""
+        kinds["exact" if hit else "inside the reference" if said and any(said in a for a in q["answers"])
+              else "around the reference" if said and any(a in said for a in q["answers"])
+              else "overlapping" if part > 0 else "apart"] += 1
     out = {"questions": len(qs), "em": round(100 * em / len(qs), 1), "f1": round(100 * f1s / len(qs), 1),
            "ms_per_question": round(1000 * seconds / len(qs), 1), "weights": str(reader.path)}
+    if a.breakdown:
+        out["answers"] = kinds
     print(json.dumps(out) if a.json else "\n".join(f"{k}: {v}" for k, v in out.items()))
 
 
