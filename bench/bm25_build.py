@@ -32,31 +32,19 @@ def rss_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-class Ids:
-    """The shape qa.build's TokenIds has: a flat id array and passage ends (a list a passage on demand)."""
+def synthetic_ids(n: int, seed: int = 0):
+    """A build's word ids (qa.build.TokenIds, in memory) for n synthetic passages."""
+    from qa.build import TokenIds
 
-    def __init__(self, n: int, seed: int = 0):
-        rng = np.random.default_rng(seed)
-        lengths = rng.integers(40, 101, n)
-        vocab = 50_000 + 2 * n  # word types grow with the corpus
-        ranks = rng.zipf(1.15, int(lengths.sum()))
-        words = (ranks - 1) % vocab
-        self.flat = array("i", words.astype(np.int32).tobytes())
-        self.ends = array("q", np.cumsum(lengths).astype(np.int64).tobytes())
-        self.vocab = {str(i): i for i in range(vocab)}
-
-    def __len__(self) -> int:
-        return len(self.ends)
-
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
-        start = self.ends[i - 1] if i > 0 else 0
-        return self.flat[start:self.ends[i]].tolist()
-
-    def __iter__(self):
-        for i in range(len(self)):
-            yield self[i]
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(40, 101, n)
+    vocab = 50_000 + 2 * n  # word types grow with the corpus
+    words = (rng.zipf(1.15, int(lengths.sum())) - 1) % vocab
+    ids = TokenIds()
+    ids._buf = array("i", words.astype(np.int32).tobytes())  # what add() would have gathered
+    ids.ends = array("q", np.cumsum(lengths).astype(np.int64).tobytes())
+    ids.vocab = {str(i): i for i in range(vocab)}
+    return ids
 
 
 def run_one(n: int, builder: str) -> dict:
@@ -64,7 +52,7 @@ def run_one(n: int, builder: str) -> dict:
 
     from qa.bm25 import sliced_bm25
 
-    ids = Ids(n)
+    ids = synthetic_ids(n)
     base = rss_mb()
     peak = [base]
     done = threading.Event()
