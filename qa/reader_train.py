@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .reader import ReaderModel, Window, answer_tokens, context_of, make_windows, pack_state
-from .reader_data import Example, load_examples
+from .reader_data import Example, crop, load_examples
 
 HEAD = "head."
 
@@ -27,7 +27,7 @@ class TrainConfig:
     out: str  # where the final weights (float32, all trained tensors) are written
     checkpoints: str
     seed: int = 13
-    epochs: float = 1.3
+    epochs: float = 1.8
     batch_size: int = 16
     lr: float = 1.5e-4
     head_lr: float = 1e-3
@@ -37,6 +37,8 @@ class TrainConfig:
     frozen_layers: int = 2  # the embeddings and this many lower layers stay as the default model has them
     negatives: float = 0.2  # hard-negative windows per question, on average
     deletions: float = 0.2  # answer-cut gold paragraphs per question, on average
+    swaps: float = 0.2  # questions with their subject swapped, against the gold paragraph, per question
+    crop: int = 192  # context tokens a training window is cut to around its answer (0: whole windows)
     extra_data: str = ""  # a second folder in the same layout; its even-numbered articles are trained on
     limit: int = 0  # use only the first N questions of each folder (0: all)
     max_length: int = 512
@@ -60,12 +62,14 @@ def windows_for(tokenizer, examples: list[Example], max_length: int) -> tuple[li
 
 
 CUT = -2  # in an epoch plan: the question's answer-cut paragraph
+SWAP = -3  # in an epoch plan: the question with its subject swapped, against its gold paragraph
 
 
 def epoch_plan(cfg: TrainConfig, n_pos: int, pools: list[list[Example]], epoch: int,
-               cuts: list[Example | None] | None = None) -> list[tuple[int, int]]:
-    """(question, negative index, -1 for its gold paragraph or CUT) items of one epoch; the same for the
-    same seed and epoch."""
+               cuts: list[Example | None] | None = None, swaps: list[Example | None] | None = None
+               ) -> list[tuple[int, int]]:
+    """(question, negative index, -1 for its gold paragraph, CUT or SWAP) items of one epoch; the same for
+    the same seed and epoch."""
     rng = random.Random(cfg.seed * 1000 + epoch)
     items = [(i, -1) for i in range(n_pos)]
     for i, pool in enumerate(pools):
@@ -74,6 +78,9 @@ def epoch_plan(cfg: TrainConfig, n_pos: int, pools: list[list[Example]], epoch: 
     if cfg.deletions and cuts:
         cut_rng = random.Random(cfg.seed * 3000 + epoch)
         items += [(i, CUT) for i, c in enumerate(cuts) if c is not None and cut_rng.random() < cfg.deletions]
+    if cfg.swaps and swaps:
+        swap_rng = random.Random(cfg.seed * 5000 + epoch)
+        items += [(i, SWAP) for i, c in enumerate(swaps) if c is not None and swap_rng.random() < cfg.swaps]
     return items
 
 
@@ -91,22 +98,41 @@ def batches_of(cfg: TrainConfig, lengths: list[int], epoch: int) -> list[list[in
     return batches
 
 
-def _tensors(windows: list[Window], labels: list[tuple[int, int]], idx: list[int], pad: int):
+def context_length(window: Window) -> int:
+    idx = [i for i, sp in enumerate(window.spans) if sp is not None]
+    return idx[-1] + 1 - idx[0] if idx else 0
+
+
+def batch_items(cfg: TrainConfig, windows: list[Window], labels: list[tuple[int, int]], idx: list[int],
+                step: int, no_answer: set[int]) -> list[tuple[list[int], list, tuple[int, int]]]:
+    """The batch's windows, cropped (seeded by the step, so a resumed run crops alike), with their labels;
+    windows in `no_answer` are cropped around the answer they hold and then labelled "no answer"."""
+    rng = random.Random(cfg.seed * 100_003 + step)
+    items = []
+    for i in idx:
+        w = windows[i]
+        ids, spans, label = crop(w.input_ids, w.spans, labels[i], cfg.crop, rng) if cfg.crop else (
+            w.input_ids, w.spans, labels[i])
+        items.append((ids, spans, (0, 0) if i in no_answer else label))
+    return items
+
+
+def _tensors(items: list[tuple[list[int], list, tuple[int, int]]], pad: int):
     import torch
 
-    width = max(len(windows[i].input_ids) for i in idx)
+    width = max(len(ids) for ids, _, _ in items)
     width = (width + 7) // 8 * 8
-    ids = torch.full((len(idx), width), pad, dtype=torch.long)
-    mask = torch.zeros((len(idx), width), dtype=torch.long)
-    allowed = torch.zeros((len(idx), width), dtype=torch.bool)
-    for r, i in enumerate(idx):
-        n = len(windows[i].input_ids)
-        ids[r, :n] = torch.tensor(windows[i].input_ids)
+    ids = torch.full((len(items), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(items), width), dtype=torch.long)
+    allowed = torch.zeros((len(items), width), dtype=torch.bool)
+    for r, (row, spans, _) in enumerate(items):
+        n = len(row)
+        ids[r, :n] = torch.tensor(row)
         mask[r, :n] = 1
         allowed[r, 0] = True
-        allowed[r, :n] |= torch.tensor([sp is not None for sp in windows[i].spans])
-    starts = torch.tensor([labels[i][0] for i in idx])
-    ends = torch.tensor([labels[i][1] for i in idx])
+        allowed[r, :n] |= torch.tensor([sp is not None for sp in spans])
+    starts = torch.tensor([label[0] for _, _, label in items])
+    ends = torch.tensor([label[1] for _, _, label in items])
     return ids, mask, allowed, starts, ends
 
 
@@ -150,10 +176,10 @@ def train(cfg: TrainConfig, base_dir: Path | None = None) -> dict:
     base_dir = base_dir or ensure_default_model()
     tokenizer = AutoTokenizer.from_pretrained(str(base_dir))
     t0 = time.time()
-    positives, pools, cuts = load_examples(Path(cfg.data), cfg.limit)
+    data = load_examples(Path(cfg.data), cfg.limit, seed=cfg.seed)
     if cfg.extra_data:
-        more = load_examples(Path(cfg.extra_data), cfg.limit, even_articles=True)
-        positives, pools, cuts = positives + more[0], pools + more[1], cuts + more[2]
+        data = data + load_examples(Path(cfg.extra_data), cfg.limit, even_articles=True, seed=cfg.seed)
+    positives, pools, cuts, swaps = data.positives, data.pools, data.cuts, data.swaps
     pos_windows, pos_labels = windows_for(tokenizer, positives, cfg.max_length)
     # Windows of a gold paragraph that miss its answer cost a sixth of the compute and teach only what
     # the hard negatives teach better.
@@ -179,19 +205,33 @@ def train(cfg: TrainConfig, base_dir: Path | None = None) -> dict:
         neg_index.append([first_neg_window[n + j] for j in range(len(pool))])
         n += len(pool)
     cut_window = {q: first_neg_window[k] for q, k in cut_of.items()}
-    windows = pos_windows + neg_windows
-    labels = pos_labels + neg_labels
+    # A swapped question is read against the gold window that holds the answer (for the wrong subject).
+    swap_window: dict[int, int] = {}
+    swap_examples = [(q, e) for q, e in enumerate(swaps) if e is not None] if cfg.swaps else []
+    sw_windows, sw_labels = windows_for(tokenizer, [e for _, e in swap_examples], cfg.max_length) \
+        if swap_examples else ([], [])
+    for k, (w, lab) in enumerate(zip(sw_windows, sw_labels)):
+        if lab[0] > 0:
+            swap_window.setdefault(swap_examples[w.example][0], k)
+    windows = pos_windows + neg_windows + sw_windows
+    labels = pos_labels + neg_labels + sw_labels
     offset = len(pos_windows)
+    sw_offset = offset + len(neg_windows)
+    no_answer = {sw_offset + k for k in swap_window.values()}
     tokens = sum(len(w.input_ids) for w in pos_windows)
     _log(f"data: {len(positives)} questions, {len(pos_windows)} windows holding the answer "
-         f"({tokens} tokens), {n_pool} hard negatives, {len(cut_of)} answer-cut paragraphs; "
+         f"({tokens} tokens), {n_pool} hard negatives, {len(cut_of)} answer-cut paragraphs, "
+         f"{len(swap_window)} swapped-subject questions; "
          f"{time.time() - t0:.0f}s")
 
     def epoch_windows(epoch: int) -> list[int]:
         out = []
-        for q, j in epoch_plan(cfg, len(positives), pools, epoch, cuts):
+        for q, j in epoch_plan(cfg, len(positives), pools, epoch, cuts, swaps):
             if j == CUT:
                 out.append(offset + cut_window[q])
+            elif j == SWAP:
+                if q in swap_window:
+                    out.append(sw_offset + swap_window[q])
             else:
                 out += pos_by_q[q] if j < 0 else [offset + neg_index[q][j]]
         return out
@@ -239,13 +279,14 @@ def train(cfg: TrainConfig, base_dir: Path | None = None) -> dict:
     pad = tokenizer.pad_token_id
     plan = []
     for e, ws in enumerate(per_epoch):
-        lengths = [len(windows[i].input_ids) for i in ws]
+        lengths = [len(windows[i].input_ids) - max(0, context_length(windows[i]) - cfg.crop) if cfg.crop
+                   else len(windows[i].input_ids) for i in ws]
         plan += [[ws[i] for i in b] for b in batches_of(cfg, lengths, e)]
     plan = plan[:total]
     tick, tick_windows, tick_tokens = time.time(), 0, 0
     while step < total_run:
         idx = plan[step]
-        ids, mask, allowed, starts, ends = _tensors(windows, labels, idx, pad)
+        ids, mask, allowed, starts, ends = _tensors(batch_items(cfg, windows, labels, idx, step, no_answer), pad)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             s_logits, e_logits = module(ids, mask)
         loss = span_loss(s_logits, e_logits, allowed, starts, ends)

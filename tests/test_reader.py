@@ -143,7 +143,8 @@ def test_answer_cut_paragraphs_keep_the_subject_and_lose_the_answer():
     from qa.reader_data import load_examples
     from qa.reader_train import CUT, TrainConfig, epoch_plan
 
-    positives, pools, cuts = load_examples(BENCH / "cmrc2018-train", 40)
+    data = load_examples(BENCH / "cmrc2018-train", 40)
+    positives, pools, cuts = data.positives, data.pools, data.cuts
     made = [(p, c) for p, c in zip(positives, cuts) if c is not None]
     assert len(made) >= 30  # most answers sit inside one sentence of a longer paragraph
     for p, c in made:
@@ -156,7 +157,8 @@ def test_answer_cut_paragraphs_keep_the_subject_and_lose_the_answer():
             at = c.text.index(sentence, at) + len(sentence)
         assert len(c.text) < len(p.text)
     # English paragraphs: only even-numbered articles train, so the odd ones stay for measuring
-    en, _, en_cuts = load_examples(BENCH / "squadshifts-wiki", 0, even_articles=True)
+    english = load_examples(BENCH / "squadshifts-wiki", 0, even_articles=True)
+    en, en_cuts = english.positives, english.cuts
     assert en and sum(c is not None for c in en_cuts) > len(en) // 2
     cfg = TrainConfig(data="", out="", checkpoints="", deletions=0.5)
     plan = epoch_plan(cfg, len(positives), pools, 0, cuts)
@@ -171,3 +173,49 @@ def test_training_on_a_folder_without_the_data_is_a_one_line_error(tmp_path):
     with pytest.raises(SystemExit, match="has no corpus.jsonl or questions.jsonl"):
         main(["--data", str(tmp_path), "--out", str(tmp_path / "x.pt"), "--checkpoints", str(tmp_path / "ck")])
     assert not (tmp_path / "ck").exists()
+
+
+@needs_bench
+def test_swapped_subjects_and_crops_keep_what_training_needs():
+    import random
+
+    from transformers import AutoTokenizer
+
+    from qa.model import ensure_default_model
+    from qa.reader_data import crop, load_examples, subject_name
+    from qa.reader_train import SWAP, TrainConfig, batch_items, epoch_plan, windows_for
+
+    data = load_examples(BENCH / "cmrc2018-train", 60)
+    made = [(p, s) for p, s in zip(data.positives, data.swaps) if s is not None]
+    assert len(made) >= 20  # most cmrc questions name their paragraph's subject
+    for p, s in made:
+        name = subject_name(p.prefix)
+        assert name in p.question and name not in s.question and s.text == p.text
+        other = s.question
+        for part in p.question.split(name):
+            other = other.replace(part, "", 1)
+        assert other and other not in p.text  # the new subject is nowhere in the paragraph
+    cfg = TrainConfig(data="", out="", checkpoints="", swaps=0.5)
+    drawn = [q for q, j in epoch_plan(cfg, len(data.positives), data.pools, 0, data.cuts, data.swaps) if j == SWAP]
+    assert drawn and all(data.swaps[q] is not None for q in drawn)
+
+    tokenizer = AutoTokenizer.from_pretrained(str(ensure_default_model()))
+    windows, labels = windows_for(tokenizer, data.positives, 512)
+    rng = random.Random(0)
+    cut = 0
+    for w, (s, e) in zip(windows, labels):
+        if s == 0:
+            continue
+        ids, spans, (s2, e2) = crop(w.input_ids, w.spans, (s, e), 64, rng)
+        cut += len(ids) < len(w.input_ids)
+        assert (spans[s2], spans[e2]) == (w.spans[s], w.spans[e])  # the same answer characters
+        assert ids[:3] == w.input_ids[:3] and ids[-1] == w.input_ids[-1]
+        if e - s < 64:  # an answer longer than the crop keeps its whole window
+            assert sum(sp is not None for sp in spans) <= 64
+        else:
+            assert ids == w.input_ids
+    assert cut >= 20
+    # a window trained as "no answer" keeps its label at the first token
+    first = next(k for k, (s, _) in enumerate(labels) if s > 0)
+    items = batch_items(TrainConfig(data="", out="", checkpoints="", crop=64), windows, labels, [first], 0, {first})
+    assert items[0][2] == (0, 0)
