@@ -37,6 +37,10 @@ class ReadingPolicy:
     # How the reader's verdict meets the retrieval evidence rule: "reader" alone, "either" abstains when
     # one of them does, "both" only when both do.
     combine: str = "either"
+    # The best-ranked passage the reader trusts gives the answer, so passages below it cannot change the
+    # answer or the abstain decision: they are read only while no passage is trusted (False: read them
+    # all, so that each carries its own span).
+    stop_when_trusted: bool = True
 
     def threshold(self, question: str, passage: Passage) -> float:
         table = self.min_margin if self.min_margin is not None else DEFAULT_MARGINS
@@ -103,24 +107,27 @@ def read_answers(reader: Reader, answers: list[Answer], policy: ReadingPolicy | 
                  abstain: bool = True) -> list[Answer]:
     """Answers with their spans read, the answer chosen and the reader's abstain decision applied.
 
-    Questions are read together, so the model runs on full batches.
+    Questions are read together, so the model runs on full batches: first every question's top
+    passage, then the next passage of those still without a trusted answer, and so on.
     """
     policy = policy or ReadingPolicy()
-    jobs: list[tuple[int, int]] = []
-    pairs: list[tuple[str, str, str]] = []
-    for a_i, ans in enumerate(answers):
-        if ans.error or not ans.hits:
-            continue
-        for h_i, h in enumerate(passages_to_read(ans.hits, policy)):
-            p = h.passage
-            jobs.append((a_i, h_i))
-            pairs.append((ans.question, "\n".join(s for s in (p.title, p.section) if s), p.text))
-    spans = reader.read(pairs)
+    chosen = {a_i: passages_to_read(ans.hits, policy) for a_i, ans in enumerate(answers)
+              if not ans.error and ans.hits}
     found: dict[int, list[tuple[int, Span]]] = {}
-    for (a_i, h_i), span in zip(jobs, spans):
-        p = answers[a_i].hits[h_i].passage
-        if span is not None and _WORDY.search(p.text[span.start:span.end]):
-            found.setdefault(a_i, []).append((h_i, span))
+    trusted: set[int] = set()
+    # Round r reads the r-th passage of every question still without a trusted answer, in one batch.
+    for r in range(max(map(len, chosen.values()), default=0)):
+        jobs = [a_i for a_i, hits in chosen.items() if r < len(hits) and a_i not in trusted]
+        pairs = []
+        for a_i in jobs:
+            p = answers[a_i].hits[r].passage
+            pairs.append((answers[a_i].question, "\n".join(s for s in (p.title, p.section) if s), p.text))
+        for a_i, span in zip(jobs, reader.read(pairs)):
+            p = answers[a_i].hits[r].passage
+            if span is not None and _WORDY.search(p.text[span.start:span.end]):
+                found.setdefault(a_i, []).append((r, span))
+                if policy.stop_when_trusted and span.margin >= policy.threshold(answers[a_i].question, p):
+                    trusted.add(a_i)
     out = []
     for a_i, ans in enumerate(answers):
         if a_i not in found:

@@ -75,6 +75,25 @@ def test_every_answer_span_round_trips_to_its_source(seeds_index):
     assert spans >= len(questions)
 
 
+def test_reading_stops_at_the_first_trusted_passage_with_the_same_answers(seeds_index):
+    from dataclasses import replace
+
+    questions = [json.loads(line)["question"] for line in
+                 (BENCH / "seeds-qa" / "dev.jsonl").read_text(encoding="utf-8").splitlines()]
+    policy = seeds_index.reading
+    cascade = seeds_index.ask_many(questions, top_k=3)
+    try:
+        seeds_index.reading = replace(policy, stop_when_trusted=False)
+        every = seeds_index.ask_many(questions, top_k=3)
+    finally:
+        seeds_index.reading = policy
+    for a, b in zip(cascade, every):
+        assert a.abstained == b.abstained, a.question
+        assert (a.answer.text, a.answer.start) == (b.answer.text, b.answer.start) if b.answer else a.answer is None
+    spans = lambda answers: sum(h.answer is not None for a in answers for h in a.hits)  # noqa: E731
+    assert spans(cascade) < 0.8 * spans(every)
+
+
 def test_no_reader_keeps_passages_only(seeds_index, cli_env):
     res = run(["ask", "株洲市中心医院的党委书记是谁？", "--index", seeds_index.folder, "--json", "--no-reader"], cli_env)
     assert res.exit_code == 0, res.output
