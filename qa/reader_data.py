@@ -78,7 +78,7 @@ class TrainingSet:
     # each positive with its question's subject swapped (answer offsets kept, to place the window)
     swaps: list[Example | None]
 
-    def __add__(self, other: "TrainingSet") -> "TrainingSet":
+    def __add__(self, other: TrainingSet) -> TrainingSet:
         return TrainingSet(self.positives + other.positives, self.pools + other.pools, self.cuts + other.cuts,
                            self.swaps + other.swaps)
 

@@ -15,7 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .reader import ReaderModel, Window, answer_tokens, context_of, make_windows, pack_state
+from .reader import (
+    ReaderModel,
+    Window,
+    answer_tokens,
+    context_of,
+    make_windows,
+    pack_state,
+)
 from .reader_data import Example, crop, load_examples
 
 HEAD = "head."

@@ -90,7 +90,7 @@ def test_reading_stops_at_the_first_trusted_passage_with_the_same_answers(seeds_
     for a, b in zip(cascade, every):
         assert a.abstained == b.abstained, a.question
         assert (a.answer.text, a.answer.start) == (b.answer.text, b.answer.start) if b.answer else a.answer is None
-    spans = lambda answers: sum(h.answer is not None for a in answers for h in a.hits)  # noqa: E731
+    spans = lambda answers: sum(h.answer is not None for a in answers for h in a.hits)
     assert spans(cascade) < 0.8 * spans(every)
 
 
