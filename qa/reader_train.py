@@ -15,17 +15,21 @@ from pathlib import Path
 
 import numpy as np
 
-from .reader import (
-    ReaderModel,
-    Window,
-    answer_tokens,
-    context_of,
-    make_windows,
-    pack_state,
+from .reader import ReaderModel, pack_state
+from .reader_data import load_examples
+from .reader_plan import (
+    CUT,
+    SWAP,
+    batch_items,
+    batches_of,
+    context_length,
+    epoch_plan,
+    tensors,
+    windows_for,
 )
-from .reader_data import Example, crop, load_examples
 
 HEAD = "head."
+MIN_CROP = 32  # fewer context tokens than this leave most answers no room
 
 
 @dataclass
@@ -60,91 +64,6 @@ class TrainConfig:
 
 def _log(msg: str) -> None:
     print(msg, flush=True)
-
-
-def windows_for(tokenizer, examples: list[Example], max_length: int) -> tuple[list[Window], list[tuple[int, int]]]:
-    contexts, starts = zip(*(context_of(e.prefix, e.text) for e in examples))
-    windows = make_windows(tokenizer, [e.question for e in examples], list(contexts), list(starts), max_length)
-    labels = []
-    for w in windows:
-        e = examples[w.example]
-        labels.append(answer_tokens(w, e.start, e.end) if e.start >= 0 else (0, 0))
-    return windows, labels
-
-
-CUT = -2  # in an epoch plan: the question's answer-cut paragraph
-SWAP = -3  # in an epoch plan: the question with its subject swapped, against its gold paragraph
-
-
-def epoch_plan(cfg: TrainConfig, n_pos: int, pools: list[list[Example]], epoch: int,
-               cuts: list[Example | None] | None = None, swaps: list[Example | None] | None = None
-               ) -> list[tuple[int, int]]:
-    """(question, negative index, -1 for its gold paragraph, CUT or SWAP) items of one epoch; the same for
-    the same seed and epoch."""
-    rng = random.Random(cfg.seed * 1000 + epoch)
-    items = [(i, -1) for i in range(n_pos)]
-    for i, pool in enumerate(pools):
-        if pool and rng.random() < cfg.negatives:
-            items.append((i, rng.randrange(len(pool))))
-    if cfg.deletions and cuts:
-        cut_rng = random.Random(cfg.seed * 3000 + epoch)
-        items += [(i, CUT) for i, c in enumerate(cuts) if c is not None and cut_rng.random() < cfg.deletions]
-    if cfg.swaps and swaps:
-        swap_rng = random.Random(cfg.seed * 5000 + epoch)
-        items += [(i, SWAP) for i, c in enumerate(swaps) if c is not None and swap_rng.random() < cfg.swaps]
-    return items
-
-
-def batches_of(cfg: TrainConfig, lengths: list[int], epoch: int) -> list[list[int]]:
-    """Windows grouped by similar length (less padding), batches in a seeded random order."""
-    rng = random.Random(cfg.seed * 7919 + epoch)
-    order = list(range(len(lengths)))
-    rng.shuffle(order)
-    chunk = cfg.batch_size * 50
-    batches = []
-    for c in range(0, len(order), chunk):
-        part = sorted(order[c: c + chunk], key=lambda i: lengths[i])
-        batches += [part[b: b + cfg.batch_size] for b in range(0, len(part), cfg.batch_size)]
-    rng.shuffle(batches)
-    return batches
-
-
-def context_length(window: Window) -> int:
-    idx = [i for i, sp in enumerate(window.spans) if sp is not None]
-    return idx[-1] + 1 - idx[0] if idx else 0
-
-
-def batch_items(cfg: TrainConfig, windows: list[Window], labels: list[tuple[int, int]], idx: list[int],
-                step: int, no_answer: set[int]) -> list[tuple[list[int], list, tuple[int, int]]]:
-    """The batch's windows, cropped (seeded by the step, so a resumed run crops alike), with their labels;
-    windows in `no_answer` are cropped around the answer they hold and then labelled "no answer"."""
-    rng = random.Random(cfg.seed * 100_003 + step)
-    items = []
-    for i in idx:
-        w = windows[i]
-        ids, spans, label = crop(w.input_ids, w.spans, labels[i], cfg.crop, rng) if cfg.crop else (
-            w.input_ids, w.spans, labels[i])
-        items.append((ids, spans, (0, 0) if i in no_answer else label))
-    return items
-
-
-def _tensors(items: list[tuple[list[int], list, tuple[int, int]]], pad: int):
-    import torch
-
-    width = max(len(ids) for ids, _, _ in items)
-    width = (width + 7) // 8 * 8
-    ids = torch.full((len(items), width), pad, dtype=torch.long)
-    mask = torch.zeros((len(items), width), dtype=torch.long)
-    allowed = torch.zeros((len(items), width), dtype=torch.bool)
-    for r, (row, spans, _) in enumerate(items):
-        n = len(row)
-        ids[r, :n] = torch.tensor(row)
-        mask[r, :n] = 1
-        allowed[r, 0] = True
-        allowed[r, :n] |= torch.tensor([sp is not None for sp in spans])
-    starts = torch.tensor([label[0] for _, _, label in items])
-    ends = torch.tensor([label[1] for _, _, label in items])
-    return ids, mask, allowed, starts, ends
 
 
 def span_loss(start_logits, end_logits, allowed, starts, ends):
@@ -297,7 +216,7 @@ def train(cfg: TrainConfig, base_dir: Path | None = None) -> dict:
     tick, tick_windows, tick_tokens = time.time(), 0, 0
     while step < total_run:
         idx = plan[step]
-        ids, mask, allowed, starts, ends = _tensors(batch_items(cfg, windows, labels, idx, step, no_answer), pad)
+        ids, mask, allowed, starts, ends = tensors(batch_items(cfg, windows, labels, idx, step, no_answer), pad)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             s_logits, e_logits = module(ids, mask)
         loss = span_loss(s_logits, e_logits, allowed, starts, ends)
@@ -386,6 +305,11 @@ def main(argv: list[str] | None = None) -> None:
             ap.add_argument(flag, type=kind, default=field.default)
     args = ap.parse_args(argv)
     cfg = TrainConfig(**{k.replace("-", "_"): v for k, v in vars(args).items()})
+    for name in ("negatives", "deletions", "swaps"):
+        if not 0.0 <= getattr(cfg, name) <= 1.0:
+            raise SystemExit(f"error: --{name} is a share of the questions, between 0 and 1")
+    if cfg.crop and not MIN_CROP <= cfg.crop <= cfg.max_length:
+        raise SystemExit(f"error: --crop is 0 (whole windows) or {MIN_CROP}..{cfg.max_length} context tokens")
     for folder in filter(None, (cfg.data, cfg.extra_data)):
         missing = [n for n in ("corpus.jsonl", "questions.jsonl") if not (Path(folder) / n).is_file()]
         if missing:

@@ -160,7 +160,8 @@ def test_a_tiny_training_run_lowers_the_loss_and_resumes_exactly(tmp_path):
 def test_answer_cut_paragraphs_keep_the_subject_and_lose_the_answer():
     from qa.answer import split_sentences
     from qa.reader_data import load_examples
-    from qa.reader_train import CUT, TrainConfig, epoch_plan
+    from qa.reader_plan import CUT, epoch_plan
+    from qa.reader_train import TrainConfig
 
     data = load_examples(BENCH / "cmrc2018-train", 40)
     positives, pools, cuts = data.positives, data.pools, data.cuts
@@ -192,6 +193,11 @@ def test_training_on_a_folder_without_the_data_is_a_one_line_error(tmp_path):
     with pytest.raises(SystemExit, match="has no corpus.jsonl or questions.jsonl"):
         main(["--data", str(tmp_path), "--out", str(tmp_path / "x.pt"), "--checkpoints", str(tmp_path / "ck")])
     assert not (tmp_path / "ck").exists()
+    for bad, said in ((["--crop", "-5"], "--crop is 0"), (["--swaps", "1.5"], "--swaps is a share")):
+        with pytest.raises(SystemExit, match=said):
+            main(["--data", str(BENCH / "cmrc2018-train"), "--out", str(tmp_path / "x.pt"),
+                  "--checkpoints", str(tmp_path / "ck"), *bad])
+    assert not (tmp_path / "ck").exists()
 
 
 @needs_bench
@@ -202,7 +208,8 @@ def test_swapped_subjects_and_crops_keep_what_training_needs():
 
     from qa.model import ensure_default_model
     from qa.reader_data import crop, load_examples, subject_name
-    from qa.reader_train import SWAP, TrainConfig, batch_items, epoch_plan, windows_for
+    from qa.reader_plan import SWAP, batch_items, epoch_plan, windows_for
+    from qa.reader_train import TrainConfig
 
     data = load_examples(BENCH / "cmrc2018-train", 60)
     made = [(p, s) for p, s in zip(data.positives, data.swaps) if s is not None]
