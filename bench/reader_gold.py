@@ -32,6 +32,8 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=0)
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--held-out", action="store_true", help="only questions on odd-numbered articles")
+    ap.add_argument("--int8", action="store_true",
+                    help="read with the linear layers quantized to int8 (torch dynamic quantization), for comparison")
     ap.add_argument("--breakdown", action="store_true",
                     help="also count answers by how they miss: inside the reference, around it, overlapping, apart")
     a = ap.parse_args()
@@ -41,6 +43,15 @@ def main() -> None:
         qs = [q for q in qs if article_of(q["gold"][0]) % 2 == 1]
     qs = qs[: a.limit] if a.limit else qs
     reader = Reader(a.weights)
+    if a.int8:
+        import warnings
+
+        import torch
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the API is deprecated in this torch; measured, not shipped
+            reader.module = torch.ao.quantization.quantize_dynamic(reader.module, {torch.nn.Linear}, dtype=torch.qint8)
+        reader.bf16 = False
     t0 = time.perf_counter()
     spans = reader.read([(q["question"], corpus[q["gold"][0]]["title"], corpus[q["gold"][0]]["text"]) for q in qs])
     seconds = time.perf_counter() - t0
