@@ -25,7 +25,7 @@ OFF_CORPUS = ["What is the capital of France?", "How many moons does Jupiter hav
 
 def focus_share(lex, question: str, passage) -> float:
     """Share of the IDF weight of question words not in the passage's title or section found in its text."""
-    from qa.lexical import fold
+    from qa.index.lexical import fold
 
     topic, text = fold(f"{passage.title}\n{passage.section}"), fold(passage.text)
     if lex.bridged(question):
@@ -40,7 +40,7 @@ def focus_share(lex, question: str, passage) -> float:
 
 def rarest_found(lex, question: str, passage) -> bool:
     """Whether the question's rarest word (for English, its rarest translated word) is in the passage."""
-    from qa.lexical import fold
+    from qa.index.lexical import fold
 
     text = fold(f"{passage.title}\n{passage.section}\n{passage.text}")
     if lex.bridged(question):
@@ -51,8 +51,8 @@ def rarest_found(lex, question: str, passage) -> bool:
 
 
 def evidence_table(index_dir: Path) -> None:
-    from qa.answer import _HAS_NUMBER, _NUMERIC_Q, split_sentences
     from qa.api import Index
+    from qa.search.answerer import _HAS_NUMBER, _NUMERIC_Q, split_sentences
 
     idx = Index.open(index_dir)
     lex, answerer = idx.stored.lexical, idx.answerer
@@ -78,8 +78,8 @@ def evidence_table(index_dir: Path) -> None:
 
 
 def name_cost() -> None:
-    from qa.bridge import translate_groups
-    from qa.lexical import LexicalIndex
+    from qa.index.bridge import translate_groups
+    from qa.index.lexical import LexicalIndex
 
     corpus = BENCH / "cmrc2018-train" / "corpus.jsonl"
     docs = [json.loads(line) for line in corpus.read_text(encoding="utf-8").splitlines()]

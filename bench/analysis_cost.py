@@ -11,9 +11,9 @@ import json
 import sys
 import time
 
-from qa import langs as L
-from qa.embed import Embedder
-from qa.lexical import tokenize
+from qa.encoder.embedder import Embedder
+from qa.index import languages as L
+from qa.index.lexical import tokenize
 
 
 def timed(fn) -> float:

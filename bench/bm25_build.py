@@ -33,8 +33,8 @@ def rss_mb() -> float:
 
 
 def synthetic_ids(n: int, seed: int = 0):
-    """A build's word ids (qa.build.TokenIds, in memory) for n synthetic passages."""
-    from qa.build import TokenIds
+    """A build's word ids (qa.index.build.TokenIds, in memory) for n synthetic passages."""
+    from qa.index.build import TokenIds
 
     rng = np.random.default_rng(seed)
     lengths = rng.integers(40, 101, n)
@@ -50,7 +50,7 @@ def synthetic_ids(n: int, seed: int = 0):
 def run_one(n: int, builder: str) -> dict:
     import bm25s
 
-    from qa.bm25 import sliced_bm25
+    from qa.index.bm25 import sliced_bm25
 
     ids = synthetic_ids(n)
     base = rss_mb()

@@ -13,7 +13,7 @@ import random
 from pathlib import Path
 
 from qa.api import Index
-from qa.retrieve import FusionWeights
+from qa.search.retriever import FusionWeights
 
 BENCH = Path(__file__).resolve().parents[1].parent / "shared" / "bench"
 QUESTIONS = BENCH / "cmrc2018-train" / "questions.jsonl"

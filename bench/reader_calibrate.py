@@ -18,8 +18,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from qa.api import Index  # noqa: E402
-from qa.metrics import f1  # noqa: E402
-from qa.reading import language_of  # noqa: E402
+from qa.evaluation.metrics import f1  # noqa: E402
+from qa.reader.reading import language_of  # noqa: E402
 
 BENCH = Path(__file__).resolve().parents[2] / "shared" / "bench"
 

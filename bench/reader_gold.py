@@ -20,9 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from qa.metrics import exact_match, f1  # noqa: E402
-from qa.reader import Reader  # noqa: E402
-from qa.reader_data import article_of  # noqa: E402
+from qa.evaluation.metrics import exact_match, f1  # noqa: E402
+from qa.reader.examples import article_of  # noqa: E402
+from qa.reader.model import Reader  # noqa: E402
 
 
 def main() -> None:

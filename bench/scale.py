@@ -106,9 +106,9 @@ def exact_top(xb: np.ndarray, xq: np.ndarray, k: int, chunk: int = 1 << 20) -> n
 
 def bench_vectors(n: int, work: Path) -> dict:
     import faiss
-
-    from qa import ivfpq
     from speed import synthetic
+
+    from qa.index import ivfpq
 
     log(f"[vectors {n}] generating")
     path = work / f"vectors-{n}.npy"
@@ -180,7 +180,7 @@ def stand_in_vectors(texts: list[str]) -> np.ndarray:
 
 
 def use_stand_in() -> None:
-    from qa.embed import Embedder
+    from qa.encoder.embedder import Embedder
 
     Embedder.encode_passages = lambda self, texts, progress=False: stand_in_vectors(texts)
     Embedder.encode_queries = lambda self, qs, progress=False: stand_in_vectors(qs)
@@ -189,10 +189,9 @@ def use_stand_in() -> None:
 
 
 def bench_corpus(n: int, work: Path, questions: int = 100) -> dict:
-    from qa import build as build_mod
-    from qa import index as store
-    from qa import lexical
     from qa.api import Index
+    from qa.index import build as build_mod
+    from qa.index import lexical, store
 
     use_stand_in()
     docs = work / f"corpus-{n}"

@@ -9,17 +9,17 @@ from pathlib import Path
 
 import numpy as np
 
-from . import index as store
-from .answer import AbstainRule, Answerer
-from .embed import Embedder, bf16_is_native
-from .errors import QAError
-from .langs import ANALYZER_VERSION
-from .build import LocalWorkers, Reuse
-from .reader import Reader
-from .readers import ReadReport
-from .reading import ReadingPolicy, read_answers, shared_reader
-from .retrieve import MODES, FusionWeights, Retriever
-from .types import Answer, Passage
+from qa.documents import ReadReport
+from qa.encoder.embedder import Embedder, bf16_is_native
+from qa.errors import QAError
+from qa.index import store
+from qa.index.build import LocalWorkers, Reuse
+from qa.index.languages import ANALYZER_VERSION
+from qa.reader.model import Reader
+from qa.reader.reading import ReadingPolicy, read_answers, shared_reader
+from qa.search.answerer import AbstainRule, Answerer
+from qa.search.retriever import MODES, FusionWeights, Retriever
+from qa.types import Answer, Passage
 
 log = logging.getLogger("qa")
 
@@ -57,7 +57,7 @@ class Index:
         self.stored = stored
         self.embedder = embedder
         self.retriever = Retriever(stored, FusionWeights())
-        from .model import DEFAULT_MODEL
+        from qa.encoder.model import DEFAULT_MODEL
 
         rule = AbstainRule(use_dense=stored.model_name == DEFAULT_MODEL)
         self.answerer = Answerer(stored.passages, stored.vectors, stored.lexical, embedder, rule)
@@ -101,7 +101,7 @@ class Index:
         if embedder.precision == "bfloat16" and not bf16_is_native():
             log.warning("this CPU has no native bfloat16 (AMX or AVX512-BF16): bf16 will be slower than float32")
         store.choose_index_type(0, index_type)  # a bad --index-type fails before any work
-        from .build import stream_build, unchanged
+        from qa.index.build import stream_build, unchanged
 
         with store.write_lock(folder), _workers(embedder, ray) as workers:
             report = ReadReport()
@@ -259,7 +259,7 @@ class Index:
 def _up_to_date(folder: Path, embedder: Embedder, sources: list[dict], index_type: str) -> bool:
     """True when the index in ``folder`` was built by this version, with this model and index type,
     from exactly these files (same paths, sizes and checksums): rebuilding it would change nothing."""
-    from . import __version__
+    from qa import __version__
 
     if not store.exists(folder):
         return False
@@ -284,7 +284,7 @@ def _workers(embedder: Embedder, ray: str | bool | None) -> Iterator:
     if ray is None or ray is False:
         yield LocalWorkers(embedder)
         return
-    from .distributed import RayWorkers
+    from qa.index.ray_workers import RayWorkers
 
     with RayWorkers.start(embedder, None if ray is True else str(ray)) as workers:
         yield workers

@@ -62,7 +62,7 @@ def _fail(message: str) -> None:
 
 def _run(fn):
     """Run a command body; user errors become one line on stderr and exit status 1."""
-    from .errors import QAError
+    from qa.errors import QAError
 
     try:
         return fn()
@@ -74,7 +74,7 @@ def _run(fn):
 
 
 def _open(index: Optional[Path], model: Optional[str], cache_dir: Optional[Path]):
-    from .api import Index
+    from qa.api import Index
 
     if index is None:
         if model:
@@ -105,7 +105,7 @@ def _ray_option(paths: list[Path]) -> tuple[list[Path], str | bool | None]:
         elif a.startswith("--ray="):
             ray = a.split("=", 1)[1] or True
         elif a.startswith("-") and a != "-":
-            from .errors import QAError
+            from qa.errors import QAError
 
             raise QAError(f"unknown option '{a}': see qa index --help")
         else:
@@ -136,12 +136,12 @@ def index_cmd(
     def body():
         import time
 
-        from . import index as store
-        from .api import Index, default_index_dir
+        from qa.api import Index, default_index_dir
+        from qa.index import store
 
         files, ray = _ray_option(paths)
         if not files:
-            from .errors import QAError
+            from qa.errors import QAError
 
             raise QAError("no PATH to index: give files or folders")
         t0 = time.perf_counter()
@@ -162,8 +162,8 @@ def index_cmd(
 
 
 def _client(server: str, token: Optional[str], index: Optional[Path], model: Optional[str]):
-    from .client import Client
-    from .errors import QAError
+    from qa.errors import QAError
+    from qa.serving.client import Client
 
     if index is not None or model:
         raise QAError("--server (or QA_SERVER) answers from the server's own index: drop --index/--model, "
@@ -189,7 +189,7 @@ def ask(
     _setup_logging(quiet=as_json)
 
     def body():
-        from .render import print_record
+        from qa.records.render import print_record
 
         # Text output always fetches the closest passages, so it can say whether --show-all would help.
         want_all = show_all or not as_json
@@ -226,11 +226,11 @@ def batch(
     _setup_logging(quiet=True)
 
     def body():
-        from .batchio import answered_ids, read_questions, write_results
+        from qa.records.batch_files import answered_ids, read_questions, write_results
 
         out_format = (fmt or (output.suffix.lstrip(".") if output and output.suffix else "jsonl")).lower()
         if out_format not in ("jsonl", "csv", "md"):
-            from .errors import QAError
+            from qa.errors import QAError
 
             raise QAError(f"unknown output format '{out_format}': use jsonl, csv or md")
         client = _client(server, token, index, model) if server else None
@@ -271,8 +271,8 @@ def serve(
     _setup_logging()
 
     def body():
-        from . import server as web
-        from .service import Service
+        from qa.serving import http_api as web
+        from qa.serving.service import Service
 
         sock = web.listen(host, port, token)
         service = Service(index, cache_dir=cache_dir, default=index is None)
@@ -294,8 +294,8 @@ def shell(
     _setup_logging()
 
     def body():
-        from .service import Service
-        from .shell import Settings, check_mode, run_shell
+        from qa.serving.service import Service
+        from qa.serving.shell import Settings, check_mode, run_shell
 
         check_mode(mode)
         service = Service(index, cache_dir=cache_dir, default=index is None)
@@ -314,8 +314,8 @@ def mcp(
     _setup_logging(quiet=True)
 
     def body():
-        from .mcp_server import run_stdio
-        from .service import Service
+        from qa.serving.mcp_server import run_stdio
+        from qa.serving.service import Service
 
         service = Service(index, cache_dir=cache_dir, default=index is None)
         service.warm()
@@ -341,7 +341,7 @@ def eval_cmd(
     _setup_logging(quiet=True)
 
     def body():
-        from .evaluate import evaluate, evaluate_gold_passages, format_report
+        from qa.evaluation.evaluate import evaluate, evaluate_gold_passages, format_report
 
         idx = _open(index, model, cache_dir)
         if gold_passage:
@@ -356,8 +356,8 @@ def eval_cmd(
 
 @app.command("train-reader", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def train_reader(ctx: typer.Context) -> None:
-    """Train the extractive reader (see qa/reader_weights/CARD.md); `qa train-reader --help` for its options."""
-    from .reader_train import main as train_main
+    """Train the extractive reader (see qa/reader/weights/CARD.md); `qa train-reader --help` for its options."""
+    from qa.reader.train import main as train_main
 
     train_main(list(ctx.args))
 

@@ -6,7 +6,7 @@ import pytest
 
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from qa.model import ensure_default_model
+    from qa.encoder.model import ensure_default_model
 
     env = os.environ.get("QA_CACHE_DIR")
     return ensure_default_model(Path(env) if env else tmp_path_factory.mktemp("qa-cache"))
@@ -14,7 +14,7 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def model(model_dir: Path):
-    from qa.model import load_model
+    from qa.encoder.model import load_model
 
     return load_model(None, cache_dir=model_dir.parent.parent)
 

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def reader_shipped() -> bool:
-    from qa.reader import shipped_weights
+    from qa.reader.model import shipped_weights
 
     return shipped_weights().is_file()
 

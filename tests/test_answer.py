@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.answer import split_sentences
-from qa.bridge import translate
-from qa.lexical import LexicalIndex, tokenize
+from qa.index.bridge import translate
+from qa.index.lexical import LexicalIndex, tokenize
+from qa.search.answerer import split_sentences
 
 
 def sentences(text):
@@ -65,7 +65,7 @@ CMRC = Path(__file__).resolve().parents[2] / "shared" / "bench" / "cmrc2018-trai
 def test_answer_sentence_on_cmrc_gold_paragraphs():
     # The sentence picked inside the gold paragraph holds the answer: 0.83 over the first 2,000
     # questions, against 0.71 when a passage's title words count like any other question word.
-    from qa.answer import Answerer
+    from qa.search.answerer import Answerer
     from qa.types import Passage
 
     rows = [json.loads(line) for line in (CMRC / "corpus.jsonl").read_text(encoding="utf-8").splitlines()]

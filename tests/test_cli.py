@@ -160,6 +160,7 @@ def test_index_command_builds_and_reuses(tmp_path, cli_env):
     res = run(["index", corpus, "--index", idx], cli_env)
     assert res.exit_code == 0, res.output
     assert "indexed 2 passages from 1 files" in res.stderr and "skipped 1" in res.stderr
+    assert "\r" not in res.stderr  # no terminal here: no bar redrawn over itself
     manifest = json.loads(next(idx.glob("gen-*/manifest.json")).read_text(encoding="utf-8"))
     assert manifest["model"] == {"name": "multilingual-e5-small", "dim": 384, "precision": "float32"}
     assert manifest["sources"][0]["name"] == "a.txt" and len(manifest["sources"][0]["sha256"]) == 64
@@ -204,3 +205,20 @@ def test_index_in_bf16_asks_in_bf16_and_finds_the_same_passage(tmp_path, cli_env
     assert res.exit_code == 0 and "up to date" not in res.stderr
     res = run(["index", corpus, "--index", tmp_path / "idx-x", "--precision", "int3"], cli_env)
     assert res.exit_code == 1 and res.stderr.strip() == "error: unknown precision 'int3': use float32 or bf16"
+
+
+def test_progress_away_from_a_terminal_is_whole_lines_once_each():
+    import io
+
+    from qa.index.progress import LineProgress, passage_progress
+
+    log = io.StringIO()
+    assert isinstance(passage_progress(True, log), LineProgress) and passage_progress(False, log) is None
+    bar = LineProgress(log, every=0.0, delay=0.0)
+    for _ in range(3):
+        bar.update(100)
+    bar.close()
+    lines = log.getvalue().splitlines()
+    assert "\r" not in log.getvalue() and log.getvalue().endswith("\n")
+    assert [ln.split(" passages")[0] for ln in lines] == ["Passages: 100", "Passages: 200", "Passages: 300"]
+    assert all(ln.count("Passages:") == 1 for ln in lines)

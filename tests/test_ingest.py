@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from qa.ingest import split_passages
-from qa.readers import read_paths
+from qa.documents import read_paths
+from qa.documents.paragraphs import split_passages
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 
@@ -68,6 +68,33 @@ def test_repeated_page_header_and_boilerplate_are_not_passages(seeds):
     for junk in ("版权声明", "上一篇", "下一篇", "相关推荐"):
         assert junk in doc.text
         assert not any(junk in p.text for p in passages)
+
+
+@pytest.mark.parametrize("doc,credit,joined_to", [
+    ("002_af8fc51bc6101226.txt", "(供图/株洲市中心医院)", "逐梦前行,只争朝夕。"),  # a credit after the last paragraph
+    ("000_c13455d065a0bfbb.txt", "文/刘琼 戴友清 供图/株洲市妇幼保健院", "这里,洋溢着昂扬向上"),  # a byline before the first
+    ("003_43e5422389ba98aa.txt", "来源:荆州日报", None),
+])
+def test_credits_join_a_neighbouring_paragraph(seeds, doc, credit, joined_to):
+    d, passages = seeds[doc]
+    holding = [p for p in passages if credit in p.text]
+    assert len(holding) == 1, "a credit is kept, quoted in exactly one passage"
+    p = holding[0]
+    assert squash(p.text) != squash(credit), "never a passage of its own"
+    assert squash(d.text[p.start:p.end]) == squash(p.text)
+    if joined_to:
+        assert joined_to in p.text
+
+
+def test_credit_lines_are_told_from_prose():
+    from qa.documents.paragraphs import _CREDIT
+
+    for credit in ["(供图/株洲市中心医院)", "责任编辑:李卉", "记者匡奕君 卢成海 特约记者杜川 通讯员徐智", "Photo: Jane Doe",
+                   "(Photo by Reuters)"]:
+        assert _CREDIT.match(credit), credit
+    for prose in ["第一党支部书记孙卫萍将爱心款送给患儿家属。", "文化建设", "图书馆开放时间：每天9点", "Source code is on GitHub",
+                  "作者简介：张三，1970年生"]:
+        assert not _CREDIT.match(prose), prose
 
 
 def test_headings_are_context_not_passages(seeds):

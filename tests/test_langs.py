@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from qa import langs as L
-from qa.answer import AbstainRule
-from qa.bridge import translate
-from qa.lexical import ANALYSIS_FILE, LANGS_FILE, LexicalIndex, tokenize
+from qa.index import languages as L
+from qa.index.bridge import translate
+from qa.index.lexical import ANALYSIS_FILE, LANGS_FILE, LexicalIndex, tokenize
+from qa.search.answerer import AbstainRule
 
 SQUAD = Path(__file__).resolve().parents[2] / "shared" / "bench" / "squadshifts-wiki"
 DEV = Path(__file__).resolve().parent / "data" / "seeds-dev.jsonl"
@@ -81,7 +81,7 @@ def test_an_index_from_before_languages_reads_questions_as_it_was_built(tmp_path
 def test_saved_words_are_reused_only_from_the_same_analyzer_and_language(tmp_path):
     import numpy as np
 
-    from qa.build import Reuse
+    from qa.index.build import Reuse
 
     (tmp_path / "lexical").mkdir()
     LexicalIndex.build(["The hospitals were founded in 1901.", "医院"]).save(tmp_path / "lexical")

@@ -3,8 +3,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from qa.encoder.model import DEFAULT_MODEL, ensure_default_model, load_model, model_prefixes
 from qa.errors import QAError
-from qa.model import DEFAULT_MODEL, ensure_default_model, load_model, model_prefixes
 
 QUERY, PASSAGE = model_prefixes(DEFAULT_MODEL)
 

@@ -19,9 +19,9 @@ import pytest
 
 ray = pytest.importorskip("ray")
 
-from qa import build as build_mod  # noqa: E402
 from qa.api import Index  # noqa: E402
-from qa.embed import passage_text  # noqa: E402
+from qa.encoder.embedder import passage_text  # noqa: E402
+from qa.index import build as build_mod  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"

@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from qa.cli import app
-from qa.metrics import exact_match, f1, tokens
+from qa.evaluation.metrics import exact_match, f1, tokens
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 BENCH = Path(__file__).resolve().parents[2] / "shared" / "bench"
@@ -115,7 +115,7 @@ def test_batch_csv_has_an_answer_column(seeds_index, cli_env, tmp_path):
 
 @pytest.mark.parametrize("content", [None, b"", b"\x00garbage" * 100])
 def test_missing_or_corrupt_weights_are_one_line_errors(seeds_index, cli_env, tmp_path, monkeypatch, content):
-    from qa.reading import shared_reader
+    from qa.reader.reading import shared_reader
 
     bad = tmp_path / "reader.safetensors"
     if content is not None:
@@ -139,17 +139,20 @@ def test_missing_or_corrupt_weights_are_one_line_errors(seeds_index, cli_env, tm
 
 @needs_bench
 def test_a_tiny_training_run_lowers_the_loss_and_resumes_exactly(tmp_path):
-    from qa.reader_train import TrainConfig, train
+    from qa.reader.train import TrainConfig, train
 
     def cfg(name, **kw):
         return TrainConfig(data=str(BENCH / "cmrc2018-train"), out=str(tmp_path / f"{name}.pt"),
                            checkpoints=str(tmp_path / name), limit=32, epochs=2, batch_size=8,
-                           frozen_layers=10, checkpoint_every=4, log_every=4, **kw)
+                           frozen_layers=10, checkpoint_every=4, log_every=4, lr=5e-4, **kw)
 
     whole = train(cfg("whole"))
     losses = whole["losses"]
     assert whole["steps"] == len(losses) >= 8
-    assert sum(losses[-3:]) / 3 < sum(losses[:3]) / 3 - 0.1  # 5.91 -> 5.65 with these settings
+    # The second epoch reads the same windows as the first: its mean loss is lower (5.81 -> 5.26 in fp32 on an
+    # AVX2 CPU). Single steps are too noisy to compare at this size.
+    half = len(losses) // 2
+    assert sum(losses[half:]) / (len(losses) - half) < sum(losses[:half]) / half - 0.2
     # Stopped after 5 steps, then started again: the same run, step for step.
     train(cfg("parts", max_steps=5))
     resumed = train(cfg("parts"))
@@ -158,10 +161,10 @@ def test_a_tiny_training_run_lowers_the_loss_and_resumes_exactly(tmp_path):
 
 @needs_bench
 def test_answer_cut_paragraphs_keep_the_subject_and_lose_the_answer():
-    from qa.answer import split_sentences
-    from qa.reader_data import load_examples
-    from qa.reader_plan import CUT, epoch_plan
-    from qa.reader_train import TrainConfig
+    from qa.reader.examples import load_examples
+    from qa.reader.plan import CUT, epoch_plan
+    from qa.reader.train import TrainConfig
+    from qa.search.answerer import split_sentences
 
     data = load_examples(BENCH / "cmrc2018-train", 40)
     positives, pools, cuts = data.positives, data.pools, data.cuts
@@ -188,7 +191,7 @@ def test_answer_cut_paragraphs_keep_the_subject_and_lose_the_answer():
 
 
 def test_training_on_a_folder_without_the_data_is_a_one_line_error(tmp_path):
-    from qa.reader_train import main
+    from qa.reader.train import main
 
     with pytest.raises(SystemExit, match="has no corpus.jsonl or questions.jsonl"):
         main(["--data", str(tmp_path), "--out", str(tmp_path / "x.pt"), "--checkpoints", str(tmp_path / "ck")])
@@ -206,10 +209,10 @@ def test_swapped_subjects_and_crops_keep_what_training_needs():
 
     from transformers import AutoTokenizer
 
-    from qa.model import ensure_default_model
-    from qa.reader_data import crop, load_examples, subject_name
-    from qa.reader_plan import SWAP, batch_items, epoch_plan, windows_for
-    from qa.reader_train import TrainConfig
+    from qa.encoder.model import ensure_default_model
+    from qa.reader.examples import crop, load_examples, subject_name
+    from qa.reader.plan import SWAP, batch_items, epoch_plan, windows_for
+    from qa.reader.train import TrainConfig
 
     data = load_examples(BENCH / "cmrc2018-train", 60)
     made = [(p, s) for p, s in zip(data.positives, data.swaps) if s is not None]

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.ingest import split_passages
-from qa.readers import (
+from qa.documents import (
     Document,
     Unreadable,
     decode,
@@ -22,6 +21,7 @@ from qa.readers import (
     read_pdf,
     read_text,
 )
+from qa.documents.paragraphs import split_passages
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 
@@ -433,7 +433,7 @@ def test_read_paths_keeps_documents_with_the_same_name_apart(tmp_path):
 
 
 def test_read_paths_survives_a_reader_that_crashes(tmp_path, monkeypatch):
-    from qa import readers
+    from qa import documents as readers
 
     def boom(data, name, problems):
         raise RuntimeError("reader bug\nwith two lines")

@@ -45,7 +45,7 @@ def test_hybrid_hit_rates_on_seeds_dev(outcomes):
 
 
 def test_names_written_in_pinyin_reach_their_chinese_words(seeds_index):
-    from qa.bridge import translate_groups
+    from qa.index.bridge import translate_groups
 
     lex = seeds_index.stored.lexical
     assert lex.words_read_as("lele") == ["乐乐"]
@@ -71,7 +71,7 @@ def test_hybrid_is_not_worse_than_dense_on_english_questions(outcomes):
 
 
 def test_an_english_word_counts_once_however_many_translations_a_passage_holds(seeds_index):
-    from qa.bridge import translate_groups
+    from qa.index.bridge import translate_groups
 
     question = "In the last three years, how much poverty-alleviation money has Zhuzhou Maternal and Child Health Hospital put in?"
     groups = [c for _, c in translate_groups(question, seeds_index.stored.lexical.vocab) if c]

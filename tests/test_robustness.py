@@ -19,10 +19,10 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from qa import index as store
+from qa.documents import Document, Unreadable, decode, read_paths
+from qa.documents.paragraphs import split_passages
 from qa.errors import QAError
-from qa.ingest import split_passages
-from qa.readers import Document, Unreadable, decode, read_paths
+from qa.index import store
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "seeds" / "000_c13455d065a0bfbb.txt"
@@ -152,7 +152,7 @@ def base(built) -> Path:
 @pytest.fixture(scope="module")
 def embedder(request):
     """The model loaded once for the whole module (the session fixture when there is one)."""
-    from qa.embed import Embedder
+    from qa.encoder.embedder import Embedder
 
     emb = Embedder(None)
     try:
@@ -212,7 +212,7 @@ def test_base_index_answers(before):
 HOLD = textwrap.dedent("""
     import os, runpy, sys, time
     from pathlib import Path
-    import qa.index as ix
+    import qa.index.store as ix
 
     point, marker = os.environ["HOLD_AT"], Path(os.environ["HOLD_MARKER"])
     original = getattr(ix, point)
@@ -336,7 +336,7 @@ def test_reader_retries_when_a_writer_replaces_the_generation_it_is_reading(copy
 
 
 def test_a_damaged_index_is_rebuilt_from_scratch(copy):
-    from qa.build import Reuse
+    from qa.index.build import Reuse
 
     stored = store.open_index(copy)
     assert Reuse.open(copy, stored.model_name) is not None
@@ -626,7 +626,7 @@ def test_split_passages_span_is_the_passage_text(text):
 # -- question files and result files --------------------------------------------------------------
 
 def test_question_file_problems_are_user_errors(tmp_path):
-    from qa.batchio import answered_ids, read_questions, write_results
+    from qa.records.batch_files import answered_ids, read_questions, write_results
 
     gbk = tmp_path / "q.txt"
     gbk.write_bytes("问题一\n问题二\n".encode("gbk"))

@@ -14,12 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa import build as build_mod
-from qa import index as store
-from qa import ivfpq
 from qa.api import Index
-from qa.embed import passage_text
-from qa.lexical import LexicalIndex
+from qa.encoder.embedder import passage_text
+from qa.index import build as build_mod
+from qa.index import ivfpq, store
+from qa.index.lexical import LexicalIndex
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_speed_features import ALPHA, BETA, _check_consistent, _fake_vector, embedded  # noqa: E402,F401
@@ -109,9 +108,8 @@ def test_ivfpq_on_the_seeds_answers_as_exact_search(tmp_path, embedded):
 
 def test_ivfpq_recall_after_re_ranking_on_clustered_vectors(tmp_path):
     sys.path.insert(0, str(ROOT / "bench"))
-    from speed import synthetic
-
     import faiss
+    from speed import synthetic
 
     xb, xq = synthetic(30_000, n_queries=50)
     np.save(tmp_path / "v.npy", xb)
@@ -157,7 +155,7 @@ def test_reuse_reads_only_a_lookup_table(tmp_path, embedded):
 
 
 def test_fold_skips_the_converter_only_for_texts_it_would_leave_as_they_are():
-    from qa import lexical
+    from qa.index import lexical
 
     converter = lexical._folder()
     chars, longer = lexical._convertible()
@@ -180,8 +178,8 @@ CMRC = ROOT.parent / "shared" / "bench" / "cmrc2018-train"
 def test_the_sliced_bm25_build_is_bm25s_own_matrix(monkeypatch):
     import bm25s
 
-    from qa import bm25
-    from qa.lexical import tokenize
+    from qa.index import bm25
+    from qa.index.lexical import tokenize
 
     rows = [json.loads(line) for line in (CMRC / "corpus.jsonl").open(encoding="utf-8")][:300]
     texts = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))]

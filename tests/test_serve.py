@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-
 from serving import READER
 
-from qa.server import MAX_BODY, MAX_QUESTION, create_app
-from qa.service import Service
+from qa.serving.http_api import MAX_BODY, MAX_QUESTION, create_app
+from qa.serving.service import Service
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 Q_DEPUTY = "株洲市妇幼保健院的党委专职副书记是谁？"
@@ -230,7 +229,7 @@ def test_changed_source_is_not_served_with_wrong_offsets(tmp_path, cache_dir):
 def test_connections_send_answers_without_waiting_for_acknowledgements():
     import socket
 
-    from qa.server import listen
+    from qa.serving.http_api import listen
 
     sock = listen("127.0.0.1", 0, None)
     try:

@@ -174,8 +174,8 @@ def test_shell_prompt_with_line_editing(seeds_index, cache_dir, tmp_path, monkey
     from prompt_toolkit.input import create_pipe_input
     from prompt_toolkit.output import DummyOutput
 
-    from qa.service import Service
-    from qa.shell import Settings, _terminal_lines, run_shell
+    from qa.serving.service import Service
+    from qa.serving.shell import Settings, _terminal_lines, run_shell
 
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
     said: list[str] = []

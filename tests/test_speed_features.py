@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa import index as store
 from qa.api import Index
-from qa.embed import Embedder, passage_text
+from qa.encoder.embedder import Embedder, passage_text
 from qa.errors import QAError
-from qa.retrieve import Retriever
+from qa.index import store
+from qa.search.retriever import Retriever
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = min((ROOT / "seeds").glob("*.txt"))
@@ -139,7 +139,7 @@ def test_deleting_a_file_drops_its_passages_and_words(tmp_path, corpus, embedded
 @pytest.fixture
 def tokenized(monkeypatch) -> list[str]:
     """Every text BM25 tokenizes while building."""
-    import qa.lexical as lexical
+    import qa.index.lexical as lexical
 
     seen: list[str] = []
     real = lexical.tokenize
