@@ -20,7 +20,8 @@ _BOILERPLATE = re.compile(
     re.IGNORECASE,
 )
 # A credit or byline: "(供图/株洲市中心医院)", "文/刘琼 戴友清 供图/株洲市妇幼保健院", "通讯员 徐智",
-# "Photo: Jane Doe". It says who made the article, not what it states, so it is never a passage of its own.
+# "Photo: Jane Doe". It says who made the article, not what it states: dropped like boilerplate, since its words
+# (the hospital's name, most often) would otherwise pull it, or any paragraph it joined, up the ranking.
 _NAMES = r"[^\n/／:：()（）。！？!?]{1,30}?"
 _CREDIT = re.compile(
     r"^\s*[（(]?\s*(?:(?:(?:文|图|摄|供图|图片|图文|文图|摄影|来源|出处|作者|编辑|责编|责任编辑|美术编辑|校对|审核)"
@@ -120,26 +121,6 @@ def _glue(a: _Block, b: _Block, sep: str) -> _Block:
     return _Block(a.start, b.end, a.text + sep + b.text, joins)
 
 
-def _attach_credits(blocks: list[_Block]) -> list[_Block]:
-    """Credits and bylines join the body paragraph before them (or, with none before, the block after), so
-    that they stay quoted in the source's words but never rank as a passage alone."""
-    out: list[_Block] = []
-    pending: _Block | None = None  # a credit with no body paragraph before it yet
-    for b in blocks:
-        if _is_credit(b):
-            if out and not _is_heading(out[-1]):
-                out[-1] = _glue(out[-1], b, "\n")
-            else:
-                pending = b if pending is None else _glue(pending, b, "\n")
-            continue
-        if pending is not None and not _is_heading(b):
-            b, pending = _glue(pending, b, "\n"), None
-        out.append(b)
-    if pending is not None:
-        out.append(pending)
-    return out
-
-
 def _join(blocks: list[_Block], sep: str) -> _Block:
     out = blocks[0]
     for b in blocks[1:]:
@@ -169,7 +150,7 @@ def split_passages(doc: Document) -> list[Passage]:
     after_gap: set[int] = set()  # blocks that follow a dropped one: never glued across the gap
     gap = False
     for b in _blocks(text):
-        if _is_boilerplate(b) or not _has_content(b.text):
+        if _is_boilerplate(b) or _is_credit(b) or not _has_content(b.text):
             gap = True
             continue
         key = b.flat
@@ -190,7 +171,6 @@ def split_passages(doc: Document) -> list[Passage]:
             merged[-1] = _glue(merged[-1], b, _join_sep(merged[-1].text, b.text))
         else:
             merged.append(b)
-    merged = _attach_credits(merged)
 
     # Group runs of heading-like blocks: a lone heading is context, a run is a passage of its own.
     units: list[tuple[list[_Block], bool]] = []  # (blocks, is_heading_run)

@@ -41,6 +41,10 @@ class ReadingPolicy:
     # answer or the abstain decision: they are read only while no passage is trusted (False: read them
     # all, so that each carries its own span).
     stop_when_trusted: bool = True
+    # Fused retrieval scores closer than this do not order two passages: between trusted spans of such
+    # passages the reader's margin decides (seeds-qa dev: a former branch secretary ranked 0.002 above the
+    # party secretary asked for, whose span the reader scores higher).
+    tie_band: float = 0.005
 
     def threshold(self, question: str, passage: Passage) -> float:
         table = self.min_margin if self.min_margin is not None else DEFAULT_MARGINS
@@ -103,6 +107,17 @@ def passages_to_read(hits: list[Hit], policy: ReadingPolicy) -> list[Hit]:
     return chosen
 
 
+def _within_tie(found: list[tuple[int, Span]], hits: list[Hit], first: int, question: str,
+                policy: ReadingPolicy) -> tuple[float, int]:
+    """The trusted span with the highest margin among passages tied in retrieval with the best-ranked
+    trusted one (``first``)."""
+    top = hits[first].score
+    tied = [(span.margin, h_i) for h_i, span in found
+            if top - hits[h_i].score <= policy.tie_band and span.margin >= policy.threshold(question, hits[h_i].passage)]
+    margin, h_i = max(tied, key=lambda t: (t[0], -t[1]))
+    return margin - policy.threshold(question, hits[h_i].passage), h_i
+
+
 def read_answers(reader: Reader, answers: list[Answer], policy: ReadingPolicy | None = None,
                  abstain: bool = True) -> list[Answer]:
     """Answers with their spans read, the answer chosen and the reader's abstain decision applied.
@@ -127,7 +142,9 @@ def read_answers(reader: Reader, answers: list[Answer], policy: ReadingPolicy | 
             if span is not None and _WORDY.search(p.text[span.start:span.end]):
                 found.setdefault(a_i, []).append((r, span))
                 if policy.stop_when_trusted and span.margin >= policy.threshold(answers[a_i].question, p):
-                    trusted.add(a_i)
+                    nxt = chosen[a_i][r + 1] if r + 1 < len(chosen[a_i]) else None
+                    if nxt is None or answers[a_i].hits[r].score - nxt.score > policy.tie_band:
+                        trusted.add(a_i)
     out = []
     for a_i, ans in enumerate(answers):
         if a_i not in found:
@@ -147,6 +164,8 @@ def read_answers(reader: Reader, answers: list[Answer], policy: ReadingPolicy | 
             if best is None or (best[0] < 0 and gap > best[0]):
                 best = (gap, h_i)
         assert best is not None
+        if best[0] >= 0:
+            best = _within_tie(found[a_i], hits, best[1], ans.question, policy)
         unsure = best[0] < 0
         if policy.combine == "either":
             unsure = unsure or ans.abstained
