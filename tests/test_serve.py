@@ -87,7 +87,7 @@ def test_health_names_index_generation_and_model(client, folder):
     h = client.get("/health").json()
     assert h["status"] == "ok" and h["index"] == str(folder.resolve())
     assert h["generation"] == (folder / "CURRENT").read_text().strip()
-    assert h["passages"] == 226 and h["documents"] == 5 and h["model"] == "multilingual-e5-small"
+    assert h["passages"] == 224 and h["documents"] == 5 and h["model"] == "multilingual-e5-small"
     assert h["version"]
 
 
