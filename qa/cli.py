@@ -33,7 +33,7 @@ NoReaderOpt = typer.Option(False, "--no-reader", help="Passages and sentences on
 def _stderr():
     from rich.console import Console
 
-    return Console(stderr=True)
+    return Console(stderr=True, soft_wrap=True)  # a message is one line, however narrow the terminal or log
 
 
 class _OneLine(logging.Formatter):
