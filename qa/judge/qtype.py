@@ -23,9 +23,10 @@ class Rule:
     example: str = ""
 
 
-# Read top to bottom; the first matching row types the question. Specific question words come before the
-# general ones they contain (几月 before 几, which day before when), wh-words before yes/no forms, and a
-# question matching no row is "other".
+# Read top to bottom; the first matching row types a Chinese question. Specific question words come before
+# the general ones they contain (几月 before 几, which day before when), wh-words before yes/no forms. An
+# English question takes the row whose words come first in it ("what slogan ... whom ... when" asks "what"),
+# rows in table order on a tie ("what year" before "what"). A question matching no row is "other".
 RULES: tuple[Rule, ...] = (
     Rule("reason", r"为什么|为何|什么原因|原因是什么|何故|怎么会|\bwhy\b|for what reason", example="为什么叫“管道班”？"),
     Rule("date", r"星期几|周几|礼拜几|哪几天|哪一?天出诊|what day of the week|which days? of the week", "weekday",
@@ -47,11 +48,13 @@ RULES: tuple[Rule, ...] = (
          example="新生儿科由谁负责？"),
     Rule("number", r"多少|几(?!乎)|多大|多长|多高|多重|多远|多久|多宽|多深|\bhow (?:many|much|long|old|far|big|large|"
                    r"tall|high|often)\b|\bwhat (?:percentage|percent|number|amount)\b", example="共有多少张床位？"),
+    Rule("other", r"\bwhat\b|\bwhich\b|\bhow\b", example="What slogan tells patients whom to look for when ...?"),
     Rule("yes_no", r"是否|有没有|是不是|能不能|可不可以|会不会|有无|吗[？?]?\s*$|"
                    r"^\s*(?:is|are|was|were|did|does|do|has|have|had|can|could|will|would|should)\b",
          example="是否已经康复出院？"),
 )
 
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 _COMPILED = tuple((r, re.compile(r.pattern, re.IGNORECASE)) for r in RULES)
 
 
@@ -70,7 +73,13 @@ class QuestionType:
 
 def question_type(question: str) -> QuestionType:
     """The expected answer type of a question; "other" when no question word is recognised."""
-    for rule, rx in _COMPILED:
-        if rx.search(question):
-            return QuestionType(rule.kind, rule.grain)
-    return QuestionType("other")
+    english = not _CJK.search(question)
+    best: tuple[int, int, Rule] | None = None
+    for n, (rule, rx) in enumerate(_COMPILED):
+        m = rx.search(question)
+        if m is None:
+            continue
+        key = (m.start() if english else 0, n, rule)
+        if best is None or key[:2] < best[:2]:
+            best = key
+    return QuestionType(best[2].kind, best[2].grain) if best else QuestionType("other")

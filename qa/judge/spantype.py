@@ -33,6 +33,8 @@ _ANY_DATE = re.compile("|".join(p.pattern for p in DATE_GRAINS.values()) + r"|\d
 _ORG_END = re.compile(r"(?:医院|中心|公司|集团|大学|学院|学校|委员会|委|局|厅|部|处|科|所|院|会|社|团|队|组|办|馆|站|"
                       r"银行|协会|联盟|政府|党支部|支部|党委|车间|班)$")
 _PLACE_END = re.compile(r"(?:省|市|县|区|镇|乡|村|街道?|路|国|州|山|河|湖|岛|港|湾|城|洲|郡|里|园|广场)$")
+# A person's role or a group, not a name: "优秀共产党员" answers no "who" unless a name comes with it.
+_ROLE_END = re.compile(r"(?:党员|人员|职工|群众|代表|团队|集体|个人|专家|医生|护士|医务人员|志愿者|村民|患者|员工)$")
 _CAPWORD = re.compile(r"\b[A-Z][a-z'’-]+\b")
 _LATIN = re.compile(r"[A-Za-z]")
 _CLAUSE = 24  # a span longer than this many characters is a clause, not a name
@@ -111,7 +113,8 @@ def contradicts(span: str, qt: QuestionType) -> bool:
             return False
         has_cjk = bool(re.search(r"[\u4e00-\u9fff]", text))
         return (len(text) > _CLAUSE or bool(re.search(r"\d", text))
-                or (has_cjk and bool(_ORG_END.search(text) or _PLACE_END.search(text)) and len(text) > 4))
+                or (has_cjk and bool(_ORG_END.search(text) or _PLACE_END.search(text)) and len(text) > 4)
+                or (has_cjk and bool(_ROLE_END.search(text))))
     if kind in ("place", "organization"):
         return bool(re.fullmatch(r"[\d\s.,%，．]+", text)) or len(text) > 2 * _CLAUSE
     return False
