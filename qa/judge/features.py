@@ -16,7 +16,7 @@ PAIRS = ("zh>zh", "en>zh", "en>en")
 NAMES: tuple[str, ...] = (
     "margin", "margin_pos", "margin_en_zh", "margin_en_en", "rank1", "rank", "log_length", "long_span",
     "type_match", "type_contradicts", *(f"q_{t}" for t in TYPES), "grain",
-    "cosine", "top_cosine", "match", "subject_share", "span_in_question", "spans_found",
+    "cosine", "top_cosine", "match", "subject_share", "span_in_question",
     *(f"pair_{p}" for p in PAIRS),
 )
 _CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -60,7 +60,7 @@ def span_in_question(span: str, question: str) -> float:
 
 
 def features(question: str, qt: QuestionType, pair: str, hit: Hit, span: Extract, evidence: Evidence,
-             top_cosine: float, spans_found: int) -> np.ndarray:
+             top_cosine: float) -> np.ndarray:
     """The feature vector (in NAMES order) of one candidate answer."""
     m = float(span.margin)
     text = span.text
@@ -73,7 +73,7 @@ def features(question: str, qt: QuestionType, pair: str, hit: Hit, span: Extract
         **{f"q_{t}": float(qt.kind == t) for t in TYPES}, "grain": float(qt.grain is not None),
         "cosine": evidence.cosine, "top_cosine": top_cosine, "match": evidence.match,
         "subject_share": subject_share(question, hit.passage, evidence.match),
-        "span_in_question": span_in_question(text, question), "spans_found": float(min(spans_found, 3)),
+        "span_in_question": span_in_question(text, question),
         **{f"pair_{p}": float(pair == p) for p in PAIRS},
     }
     return np.array([row[n] for n in NAMES], dtype=np.float64)

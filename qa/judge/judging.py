@@ -59,9 +59,7 @@ def answer_features(answer: Answer, qt: QuestionType, qvec: np.ndarray, evidence
         return None
     ev = evidence(answer.question, qvec, holder)
     top = ev if holder is answer.hits[0] else evidence(answer.question, qvec, answer.hits[0])
-    found = sum(1 for h in answer.hits if h.answer is not None)
-    return features(answer.question, qt, pair_of(answer.question, holder), holder, answer.answer, ev,
-                    top.cosine, found)
+    return features(answer.question, qt, pair_of(answer.question, holder), holder, answer.answer, ev, top.cosine)
 
 
 def read_and_judge(reader: Reader, answers: list[Answer], vectors: np.ndarray, reading: ReadingPolicy,

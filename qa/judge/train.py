@@ -22,17 +22,21 @@ DEFAULT_THRESHOLDS = {"zh>zh": 0.5, "en>zh": 0.5, "en>en": 0.5, "*": 0.5}
 CORRECT_F1 = 0.5  # an answer counts as right when its F1 against a reference reaches this
 
 
-def pipeline_rows(index, questions: list[dict], verifier_off: bool = True, batch: int = 64) -> list[dict]:
-    """For each question, its chosen span's features and whether the answer was right (margin rule only)."""
+def pipeline_rows(index, questions: list[dict], partial: Path | None = None, batch: int = 32) -> list[dict]:
+    """For each question, its chosen span's features and whether the answer was right (margin rule only);
+    rows already in ``partial`` (one JSON a line) are kept and the rest appended there as they are made."""
     from qa.evaluation.metrics import f1
     from qa.judge.judging import answer_features, pair_of, read_and_judge
     from qa.judge.qtype import question_type
 
-    evidence = None
-    rows = []
     from qa.judge.judging import evidence_of
 
     evidence = evidence_of(index.answerer)
+    rows = []
+    if partial is not None and partial.is_file():
+        rows = [json.loads(line) for line in partial.read_text(encoding="utf-8").splitlines() if line.strip()]
+    done = {r["id"] for r in rows}
+    questions = [q for q in questions if str(q["id"]) not in done]
     for s in range(0, len(questions), batch):
         qs = questions[s:s + batch]
         texts = [q["question"] for q in qs]
@@ -53,6 +57,9 @@ def pipeline_rows(index, questions: list[dict], verifier_off: bool = True, batch
                          "margin": a.answer.margin if a.answer is not None else None, "f1": score,
                          "right": bool(answers) and score >= CORRECT_F1, "type": qt.kind,
                          "x": None if x is None else [float(t) for t in x]})
+            if partial is not None:
+                with partial.open("a", encoding="utf-8") as fh:
+                    fh.write(json.dumps(rows[-1]) + "\n")
         print(f"{min(s + batch, len(questions))}/{len(questions)} questions", file=sys.stderr, flush=True)
     return rows
 
@@ -80,22 +87,29 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--no-code-switch", action="store_true", help="leave out the English-over-Chinese questions")
     ap.add_argument("--seed", type=int, default=SEED)
     ap.add_argument("--c", type=float, default=1.0, help="inverse regularisation strength")
+    ap.add_argument("--questions", type=int, default=None, help="read only this many questions (a seeded sample)")
+    ap.add_argument("--fit-only", action="store_true", help="fit on the rows made so far (rows.jsonl)")
     a = ap.parse_args(argv)
     from qa.api import Index
     from qa.index import store
     from qa.judge.trainset import make_set
     from qa.judge.verifier import shipped_weights
 
-    cache = a.work / "rows.json"
-    if cache.is_file():
-        rows = json.loads(cache.read_text(encoding="utf-8"))
+    import random
+
+    partial = a.work / "rows.jsonl"
+    if a.fit_only:
+        rows = [json.loads(line) for line in partial.read_text(encoding="utf-8").splitlines() if line.strip()]
     else:
         corpus, qfile = make_set(a.bench, a.work / "set", seed=a.seed)
         folder = a.work / "index"
         index = Index.open(folder) if store.exists(folder) else Index.build([corpus], folder)
         questions = [json.loads(line) for line in qfile.read_text(encoding="utf-8").splitlines() if line.strip()]
-        rows = pipeline_rows(index, questions)
-        cache.write_text(json.dumps(rows), encoding="utf-8")
+        random.Random(a.seed).shuffle(questions)  # sources interleaved: any prefix is a fair sample
+        rows = pipeline_rows(index, questions[: a.questions], partial)
+    for r in rows:  # rows cached by a run that also counted the passages with a span (since dropped)
+        if r["x"] is not None and len(r["x"]) == len(NAMES) + 1:
+            del r["x"][NAMES.index("span_in_question") + 1]
     if a.no_code_switch:
         rows = [r for r in rows if r["source"] != "cmrc-code-switched"]
     weights = fit(rows, a.seed, a.c)
