@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,8 @@ DEFAULT_THRESHOLDS = {"zh>zh": 0.5, "en>zh": 0.5, "en>en": 0.5, "*": 0.5}
 CORRECT_F1 = 0.5  # an answer counts as right when its F1 against a reference reaches this
 
 
-def pipeline_rows(index, questions: list[dict], partial: Path | None = None, batch: int = 32) -> list[dict]:
+def pipeline_rows(index, questions: list[dict], partial: Path | None = None, batch: int = 32,
+                  read_abstained: bool = True) -> list[dict]:
     """For each question, its chosen span's features and whether the answer was right (margin rule only);
     rows already in ``partial`` (one JSON a line) are kept and the rest appended there as they are made."""
     from qa.evaluation.metrics import f1
@@ -43,10 +45,17 @@ def pipeline_rows(index, questions: list[dict], partial: Path | None = None, bat
         vecs = index.embed_questions(texts)
         composed = [index.answerer.compose(t, v, index.retriever.search(t, v, 15, "hybrid"), 5, qid=str(q["id"]))
                     for t, v, q in zip(texts, vecs, qs)]
-        read = read_and_judge(index.reader, composed, vecs, index.reading, evidence, None, abstain=True)
+        read = list(composed)
+        todo = [i for i, c in enumerate(composed) if read_abstained or not c.abstained]
+        done_now = read_and_judge(index.reader, [composed[i] for i in todo], vecs[todo], index.reading, evidence,
+                                  None, abstain=True)
+        for i, a in zip(todo, done_now):
+            read[i] = a
         for q, c, a, v in zip(qs, composed, read, vecs):
             qt = question_type(q["question"])
+            t0 = time.perf_counter()
             x = answer_features(a, qt, v, evidence) if not qt.spanless else None
+            ms = 1000 * (time.perf_counter() - t0)
             answers = q.get("answers") or []
             said = a.answer.text if a.answer is not None else None
             score = f1(said, answers) if answers and said else 0.0
@@ -55,7 +64,7 @@ def pipeline_rows(index, questions: list[dict], partial: Path | None = None, bat
                          "retrieval_abstained": c.abstained, "reader_abstained": a.abstained,
                          "pair": pair_of(q["question"], holder) if holder else "?",
                          "margin": a.answer.margin if a.answer is not None else None, "f1": score,
-                         "right": bool(answers) and score >= CORRECT_F1, "type": qt.kind,
+                         "right": bool(answers) and score >= CORRECT_F1, "type": qt.kind, "answer": said, "feature_ms": ms,
                          "x": None if x is None else [float(t) for t in x]})
             if partial is not None:
                 with partial.open("a", encoding="utf-8") as fh:
