@@ -1,96 +1,116 @@
-"""The verifier's probability against the reader's margin on the calibration sets, and each threshold's outcome.
+"""What the verifier and each threshold do on the calibration sets, against the reader's margin alone.
 
-    python bench/verifier_calibrate.py --set seeds=DIR:../shared/bench/seeds-qa/dev.jsonl \
-        --set trial=DIR:../shared/bench/cmrc2018-trial/questions.jsonl:200 [--rows FILE]
+    python bench/verifier_calibrate.py ROWS.jsonl... --questions FILE... [--weights FILE] [--threshold T ...]
 
-Each --set is name=index:questions[:limit]. For every question: its language pair, whether the retrieval
-evidence abstains, the verifier's probability, whether the span contradicts the question's type, and the
-answer's F1. Then, for thresholds 0.05..0.95, what each set would score (abstained, F1), and the verifier's
-own time a question (features + predict, in process).
+ROWS are written by bench/verifier_rows.py (one file a set, named rows-SET.jsonl). For thresholds 0.05..0.9
+(or the given ones), each set's unanswerable and answerable questions abstained and answer F1 by language;
+risk-coverage (accuracy at 50/70/90% of questions answered, most confident first, and the area) for the
+verifier's probability and for the reader's margin; the verifier's time a question (features + predict).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from qa.api import Index  # noqa: E402
-from qa.evaluation.metrics import f1  # noqa: E402
-from qa.judge.judging import answer_features, pair_of  # noqa: E402
-from qa.judge.qtype import question_type  # noqa: E402
+from qa.judge.qtype import NO_SPAN, question_type  # noqa: E402
 from qa.judge.spantype import contradicts  # noqa: E402
+from qa.judge.verifier import Verifier  # noqa: E402
 
 
-def collect(index: Index, questions: list[dict], name: str) -> tuple[list[dict], list[float]]:
-    texts = [q["question"] for q in questions]
-    vecs = index.embed_questions(texts)
-    verifier = index.verifier
-    verifier.thresholds = {"*": 0.0}  # every span stays answered: only the probability is wanted here
-    answers = index.answer_vectors(texts, vecs, top_k=5, abstain=True, reader=True)
-    rows, times = [], []
-    for q, a, v in zip(questions, answers, vecs):
-        qt = question_type(q["question"])
-        t0 = time.perf_counter()
-        x = answer_features(a, qt, v, index._evidence) if a.answer is not None and not qt.spanless else None
-        p = float(verifier.probability(x)[0]) if x is not None else None
-        times.append(time.perf_counter() - t0)
-        holder = next((h for h in a.hits if a.answer is not None and h.answer is a.answer), None)
-        answers_ = q.get("answers") or []
-        said = a.answer.text if a.answer is not None else None
-        rows.append({"set": name, "id": q["id"], "answerable": bool(answers_), "type": qt.kind,
-                     "pair": pair_of(q["question"], holder) if holder else f"{q.get('lang', '?')}>?",
-                     # at threshold 0: abstained by retrieval evidence, a contradicting type, or no span found
-                     "abstained0": a.abstained,
-                     "p": p, "margin": a.answer.margin if a.answer is not None else None,
-                     "contradicts": bool(said) and contradicts(said, qt), "answer": said,
-                     "f1": round(100 * f1(said, answers_), 1) if answers_ else None})
-    return rows, times
+def load(paths: list[Path], verifier: Verifier) -> tuple[list[dict], float]:
+    rows = []
+    t0 = time.perf_counter()
+    for path in paths:
+        name = path.stem.replace("rows-", "")
+        for line in path.read_text(encoding="utf-8").splitlines():
+            r = json.loads(line)
+            r["set"] = name
+            r["p"] = float(verifier.probability(np.array(r["x"]))[0]) if r["x"] is not None else None
+            rows.append(r)
+    predict_ms = 1000 * (time.perf_counter() - t0) / max(1, len(rows))
+    return rows, predict_ms
 
 
-def outcome(rows: list[dict], thresholds: dict[str, float]) -> dict:
+def abstains(r: dict, thresholds: dict[str, float] | None) -> bool:
+    """The shipped decision (verifier) or, with ``thresholds`` None, the reader's margin alone."""
+    if thresholds is None:
+        return r["reader_abstained"]
+    if r["type"] in NO_SPAN:
+        return r["retrieval_abstained"]
+    if r["p"] is None:
+        return r["reader_abstained"]
+    qt = r["qt"]
+    return (r["retrieval_abstained"] or bool(r.get("answer") and contradicts(r["answer"], qt))
+            or r["p"] < thresholds.get(r["pair"], thresholds["*"]))
+
+
+def outcome(rows: list[dict], thresholds: dict[str, float] | None) -> dict:
     res = {}
     for name in sorted({r["set"] for r in rows}):
         rs = [r for r in rows if r["set"] == name]
-
-        def abstains(r):
-            if r["p"] is None:
-                return r["abstained0"]
-            return r["abstained0"] or r["p"] < thresholds.get(r["pair"], thresholds["*"])
         un = [r for r in rs if not r["answerable"]]
         an = [r for r in rs if r["answerable"]]
-        f1s = {lang: [0 if abstains(r) else (r["f1"] or 0) for r in an if r["pair"].startswith(lang)]
-               for lang in ("zh", "en")}
-        res[name] = {"unanswerable_abstained": f"{sum(map(abstains, un))}/{len(un)}",
-                     "answerable_abstained": f"{sum(map(abstains, an))}/{len(an)}",
-                     **{f"f1_{k}": round(sum(v) / len(v), 1) for k, v in f1s.items() if v}}
+        out = {"unanswerable_abstained": f"{sum(abstains(r, thresholds) for r in un)}/{len(un)}",
+               "answerable_abstained": f"{sum(abstains(r, thresholds) for r in an)}/{len(an)}"}
+        for lang in ("zh", "en"):
+            f1s = [0.0 if abstains(r, thresholds) or r["type"] in NO_SPAN else 100 * r["f1"]
+                   for r in an if r["pair"].startswith(lang)]
+            if f1s:
+                out[f"f1_{lang}"] = round(sum(f1s) / len(f1s), 1)
+        res[name] = out
     return res
+
+
+def risk_coverage(rows: list[dict], key: str) -> dict:
+    def conf(r):
+        v = r[key]
+        return -math.inf if v is None or r["type"] in NO_SPAN else v
+    ranked = sorted(rows, key=lambda r: -conf(r))
+    curve, right = [], 0
+    for n, r in enumerate(ranked, 1):
+        right += bool(r["right"]) and r["type"] not in NO_SPAN
+        curve.append(right / n)
+    out = {f"acc@{c}": round(curve[math.ceil(c / 100 * len(curve)) - 1], 3) for c in (50, 70, 90)}
+    out["area"] = round(sum(curve) / len(curve), 3)
+    return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--set", action="append", required=True, help="name=index:questions[:limit]")
-    ap.add_argument("--rows", type=Path, help="write the per-question rows here (JSON)")
+    ap.add_argument("rows", type=Path, nargs="+")
+    ap.add_argument("--weights", type=Path)
+    ap.add_argument("--threshold", type=float, action="append")
+    ap.add_argument("--pair", action="append", default=[], help="a threshold by pair, e.g. zh>zh=0.1 (with *=T)")
+    ap.add_argument("--questions", type=Path, action="append", required=True,
+                    help="the question files the rows came from (for the questions' text)")
     a = ap.parse_args()
-    rows, times = [], []
-    for spec in a.set:
-        name, rest = spec.split("=", 1)
-        parts = rest.split(":")
-        qs = [json.loads(line) for line in Path(parts[1]).read_text(encoding="utf-8").splitlines() if line.strip()]
-        qs = qs[: int(parts[2])] if len(parts) > 2 else qs
-        r, t = collect(Index.open(parts[0]), qs, name)
-        rows += r
-        times += t
-    if a.rows:
-        a.rows.write_text(json.dumps(rows, ensure_ascii=False, indent=0), encoding="utf-8")
-    judged = sorted(t for t in times)
-    print(f"verifier time a question (features + predict): median {1000 * judged[len(judged) // 2]:.2f} ms, "
-          f"max {1000 * judged[-1]:.2f} ms over {len(judged)}")
-    for t in (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9):
+    verifier = Verifier.load(a.weights)
+    rows, predict_ms = load(a.rows, verifier)
+    text = {str(q["id"]): q["question"] for f in a.questions for q in map(json.loads, f.read_text().splitlines())}
+    for r in rows:
+        r["qt"] = question_type(text[r["id"]])
+    ms = sorted(r.get("feature_ms", 0.0) for r in rows if r["x"] is not None)
+    if ms:
+        print(f"verifier time a question: features median {ms[len(ms) // 2]:.2f} ms, 95th percentile "
+              f"{ms[int(0.95 * len(ms))]:.2f} ms, max {ms[-1]:.2f} ms; predict {predict_ms:.3f} ms ({len(ms)} spans)")
+    print("margin alone:", json.dumps(outcome(rows, None), ensure_ascii=False))
+    for name in sorted({r["set"] for r in rows}):
+        rs = [r for r in rows if r["set"] == name]
+        print(f"risk-coverage {name}: verifier {risk_coverage(rs, 'p')}  margin {risk_coverage(rs, 'margin')}")
+    if a.pair:
+        table = {k: float(v) for k, v in (x.split("=") for x in a.pair)}
+        print(json.dumps(table), json.dumps(outcome(rows, table), ensure_ascii=False))
+        return
+    for t in a.threshold or (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9):
         print(t, json.dumps(outcome(rows, {"*": t}), ensure_ascii=False))
 
 

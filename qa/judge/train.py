@@ -96,6 +96,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--no-code-switch", action="store_true", help="leave out the English-over-Chinese questions")
     ap.add_argument("--seed", type=int, default=SEED)
     ap.add_argument("--c", type=float, default=1.0, help="inverse regularisation strength")
+    ap.add_argument("--thresholds", default="zh>zh=0.08,en>zh=0,en>en=0,*=0",
+                    help="probability to answer, by language pair (from bench/verifier_calibrate.py)")
     ap.add_argument("--questions", type=int, default=None, help="read only this many questions (a seeded sample)")
     ap.add_argument("--fit-only", action="store_true", help="fit on the rows made so far (rows.jsonl)")
     a = ap.parse_args(argv)
@@ -122,6 +124,7 @@ def main(argv: list[str] | None = None) -> None:
     if a.no_code_switch:
         rows = [r for r in rows if r["source"] != "cmrc-code-switched"]
     weights = fit(rows, a.seed, a.c)
+    weights["thresholds"] = {k: float(v) for k, v in (t.split("=") for t in a.thresholds.split(","))}
     out = a.out or shipped_weights()
     out.write_text(json.dumps(weights, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {out}: {weights['trained_on']} answers, {weights['positives']} right", file=sys.stderr)
