@@ -21,9 +21,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from qa.judge.qtype import NO_SPAN, question_type  # noqa: E402
-from qa.judge.spantype import contradicts  # noqa: E402
-from qa.judge.verifier import Verifier  # noqa: E402
+from qa.judge.qtype import NO_SPAN, question_type
+from qa.judge.spantype import contradicts
+from qa.judge.verifier import Verifier
 
 
 def load(paths: list[Path], verifier: Verifier) -> tuple[list[dict], float]:

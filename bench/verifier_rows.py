@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from qa.api import Index  # noqa: E402
-from qa.judge.train import pipeline_rows  # noqa: E402
+from qa.api import Index
+from qa.evaluation.verifier_data import pipeline_rows
 
 
 def main() -> None:

@@ -17,6 +17,12 @@ from qa.judge.spantype import contradicts
 BENCH = Path(__file__).resolve().parents[2] / "shared" / "bench"
 needs_bench = pytest.mark.skipif(not BENCH.is_dir(), reason="needs ../shared/bench beside the project")
 
+# As measured with the shipped verifier (BENCHMARKS.md, "Judgement"): 16 of 23 unanswerable abstained
+# (7 with the reader's margin alone), 6 of 39 answerable abstained (1), Chinese answer F1 56.1 (63.1).
+MIN_UNANSWERABLE_ABSTAINED = 16
+MAX_ANSWERABLE_ABSTAINED = 6
+MIN_ZH_F1 = 56.0
+
 
 def run(args, env):
     return CliRunner().invoke(app, [str(a) for a in args], env=env)
@@ -35,7 +41,7 @@ def test_seeds_dev_abstains_as_measured(dev):
     answerable = [(q, a) for q, a in zip(qs, answers) if q["answers"]]
     assert sum(a.abstained for a in unanswerable) >= MIN_UNANSWERABLE_ABSTAINED
     assert sum(a.abstained for _, a in answerable) <= MAX_ANSWERABLE_ABSTAINED
-    zh = [f(q, a) for q, a in answerable if q["lang"] == "zh" for f in [_f1]]
+    zh = [_f1(q, a) for q, a in answerable if q["lang"] == "zh"]
     assert 100 * sum(zh) / len(zh) >= MIN_ZH_F1
 
 

@@ -34,7 +34,7 @@ class Verifier:
         self.thresholds = thresholds
 
     @classmethod
-    def load(cls, path: Path | None = None) -> "Verifier":
+    def load(cls, path: Path | None = None) -> Verifier:
         """Read the weights; a missing or corrupt file is a one-line QAError naming it."""
         path = Path(path) if path else shipped_weights()
         try:
