@@ -46,7 +46,7 @@ def subject_share(question: str, passage: Passage, fallback: float) -> float:
     words = subject_words(question)
     if not words or (not _CJK.search(question) and _CJK.search(passage.text)):
         return fallback  # no named subject, or English names over Chinese text: the word evidence stands in
-    text = "\n".join((passage.title, passage.section, passage.text)).lower()
+    text = f"{passage.title}\n{passage.section}\n{passage.text}".lower()
     return sum(1 for w in words if w in text) / len(words)
 
 
