@@ -74,7 +74,7 @@ def _score_one(q: dict, a: Answer) -> dict:
     elif answers:
         r["sentence_hit@1"] = 0.0
     scores = _answer_scores(q, a)
-    return r | scores | (judge_fields(a, scores) if a.read or a.question_type else {})
+    return r | scores | (judge_fields(a, answers) if a.read or a.question_type else {})
 
 
 def _answer_scores(q: dict, a: Answer) -> dict:

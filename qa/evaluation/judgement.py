@@ -6,15 +6,16 @@ import math
 from collections import defaultdict
 from collections.abc import Callable
 
+from qa.evaluation.metrics import f1
 from qa.types import Answer
 
 COVERAGES = (0.5, 0.7, 0.9)
 RIGHT_F1 = 50.0  # an answer counts as right when its F1 (0-100) reaches this
 
 
-def judge_fields(a: Answer, scores: dict) -> dict:
+def judge_fields(a: Answer, answers: list[str]) -> dict:
     """Per-question fields for the judgement scores: its type, the confidence ranking it, and whether the
-    answer it would give is right (an unanswerable question is never answered rightly)."""
+    span it would give, abstained or not, is right (an unanswerable question is never answered rightly)."""
     if a.verdict is not None:
         conf = a.verdict
     elif a.answer is not None:
@@ -22,7 +23,7 @@ def judge_fields(a: Answer, scores: dict) -> dict:
     else:
         conf = -math.inf
     return {"type": a.question_type or "untyped", "confidence": conf,
-            "right": scores.get("answer_f1", 0.0) >= RIGHT_F1 if a.answer is not None else False,
+            "right": bool(answers) and a.answer is not None and 100 * f1(a.answer.text, answers) >= RIGHT_F1,
             "said": a.answer is not None and not a.abstained}
 
 
