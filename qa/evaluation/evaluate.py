@@ -80,7 +80,7 @@ def _score_one(q: dict, a: Answer) -> dict:
 def _answer_scores(q: dict, a: Answer) -> dict:
     """Answer EM/F1 (CMRC 2018 rule) when the reader ran; an abstained answerable question scores 0."""
     answers = [str(x) for x in q.get("answers") or []]
-    if not answers or not a.read:
+    if not answers or not (a.read or a.question_type):  # a yes/no or why question gives no span: it scores 0
         return {}
     said = None if a.abstained or a.answer is None else a.answer.text
     return {"answer_em": exact_match(said, answers) * 100, "answer_f1": f1(said, answers) * 100}
