@@ -49,7 +49,8 @@ def test_question_type_row(question, kind, grain):
     ("株洲市妇幼保健院的党委专职副书记是谁？", "person"), ("哪位院长说过这句话？", "person"),
     ("株洲市二医院去年一共收到了多少面锦旗？", "number"), ("柳女士是否已经康复出院？", "yes_no"),
     ("How old was the newborn on whom the surgeons operated?", "number"),  # the first question word decides
-    ("What year did it open?", "date"), ("他几乎每天都来吗？", "yes_no"),  # 几乎 is not 几
+    ("What year did it open?", "date"), ("对亚硫酸盐过敏的反应表现为什么？", "other"),  # as what, not why
+    ("生命数耗完即算为什么？", "other"), ("他几乎每天都来吗？", "yes_no"),  # 几乎 is not 几
     ("株洲市中心医院", "other"), ("hello world", "other"),  # no question word: other
 ])
 def test_question_words_beyond_the_table_examples(question, kind):

@@ -28,7 +28,8 @@ class Rule:
 # English question takes the row whose words come first in it ("what slogan ... whom ... when" asks "what"),
 # rows in table order on a tie ("what year" before "what"). A question matching no row is "other".
 RULES: tuple[Rule, ...] = (
-    Rule("reason", r"为什么|为何|什么原因|原因是什么|何故|怎么会|\bwhy\b|for what reason", example="为什么叫“管道班”？"),
+    # 表现为什么 / 算为什么 ask "as what" (为 the verb + 什么), not "why"
+    Rule("reason", r"(?<![现成作称视变认分改定列选译化名算])为什么|为何|什么原因|原因是什么|何故|怎么会|\bwhy\b|for what reason", example="为什么叫“管道班”？"),
     Rule("date", r"星期几|周几|礼拜几|哪几天|哪一?天出诊|what day of the week|which days? of the week", "weekday",
          "每周哪几天出诊？"),
     Rule("date", r"哪一?天|哪一日|几月几[日号]|几号|什么日子|具体日期|哪个日期|\bwhat date\b|\bwhich date\b|"
