@@ -2,13 +2,19 @@
 
     python bench/spanless_today.py INDEX QUESTIONS N
 """
-import json, sys
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from qa.api import Index
 from qa.evaluation.metrics import f1
 from qa.judge.qtype import question_type
 from qa.reader.reading import read_answers
+
 idx = Index.open(sys.argv[1])
-qs = [json.loads(l) for l in open(sys.argv[2])][: int(sys.argv[3])]
+qs = [json.loads(line) for line in Path(sys.argv[2]).read_text(encoding="utf-8").splitlines()][: int(sys.argv[3])]
 qs = [q for q in qs if question_type(q["question"]).spanless]
 texts = [q["question"] for q in qs]
 vecs = idx.embed_questions(texts)
