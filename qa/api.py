@@ -15,8 +15,10 @@ from qa.errors import QAError
 from qa.index import store
 from qa.index.build import LocalWorkers, Reuse
 from qa.index.languages import ANALYZER_VERSION
+from qa.judge.judging import JudgePolicy, evidence_of, read_and_judge
+from qa.judge.verifier import Verifier, shared_verifier
 from qa.reader.model import Reader
-from qa.reader.reading import ReadingPolicy, read_answers, shared_reader
+from qa.reader.reading import ReadingPolicy, shared_reader
 from qa.search.answerer import AbstainRule, Answerer
 from qa.search.retriever import MODES, FusionWeights, Retriever
 from qa.types import Answer, Passage
@@ -63,6 +65,8 @@ class Index:
         self.answerer = Answerer(stored.passages, stored.vectors, stored.lexical, embedder, rule)
         self.reading = ReadingPolicy()
         self.reader_weights: Path | None = None  # None: the weights shipped with qa
+        self.judging = JudgePolicy()
+        self._evidence = None
 
     @property
     def passages(self) -> list[Passage]:
@@ -227,8 +231,16 @@ class Index:
             for q, v, i in zip(questions, vectors, ids)
         ]
         if reader:
-            answers = read_answers(self.reader, answers, self.reading, abstain=abstain)
+            if self._evidence is None:
+                self._evidence = evidence_of(self.answerer)
+            answers = read_and_judge(self.reader, answers, vectors, self.reading, self._evidence,
+                                     self.verifier, abstain=abstain)
         return answers
+
+    @property
+    def verifier(self) -> Verifier | None:
+        """The answer verifier (None when switched off: the reader's margin alone decides)."""
+        return shared_verifier(self.judging.weights) if self.judging.verifier else None
 
     @property
     def reader(self) -> Reader:

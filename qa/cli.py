@@ -334,6 +334,8 @@ def eval_cmd(
     no_reader: bool = NoReaderOpt,
     gold_passage: bool = typer.Option(False, "--gold-passage", help="Score the reader alone: read each "
                                       "question's gold paragraph (questions with gold ids and answers)."),
+    verifier: str = typer.Option("on", "--verifier", help="on: the answer verifier decides whether to answer; "
+                                 "off: the reader's margin alone."),
     model: Optional[str] = ModelOpt,
     cache_dir: Optional[Path] = CacheOpt,
 ) -> None:
@@ -343,7 +345,12 @@ def eval_cmd(
     def body():
         from qa.evaluation.evaluate import evaluate, evaluate_gold_passages, format_report
 
+        from qa.errors import QAError
+
+        if verifier not in ("on", "off"):
+            raise QAError(f"--verifier is on or off, not '{verifier}'")
         idx = _open(index, model, cache_dir)
+        idx.judging.verifier = verifier == "on"
         if gold_passage:
             report = evaluate_gold_passages(idx, questions, limit=limit)
         else:

@@ -107,12 +107,20 @@ class Answer:
     error: str | None = None
     answer: Extract | None = None  # the best span over passages; None when abstained or read without a reader
     read: bool = False  # whether the reader read this question's passages
+    # What the question asks for (qa/judge/qtype.py TYPES: person, number, date, place, organization, yes_no,
+    # reason, other); "" when not typed (retrieval only, --no-reader).
+    question_type: str = ""
+    verdict: float | None = None  # the verifier's probability that the answer is right, when it judged one
 
     def to_dict(self, show_all: bool = True) -> dict:
         out: dict = {"id": self.id, "question": self.question}
         out["answer"] = self.answer.to_dict() if self.answer is not None and not self.abstained else None
         out["passages"] = [h.to_dict() for h in self.hits] if (show_all or not self.abstained) else []
         out["abstained"] = self.abstained
+        if self.question_type:
+            out["question_type"] = self.question_type
+        if self.verdict is not None:
+            out["verdict"] = round(float(self.verdict), 6)
         if self.error is not None:
             out["error"] = self.error
         return out

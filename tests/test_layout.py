@@ -11,7 +11,7 @@ PACKAGE = ROOT / "qa"
 MAX_LINES = 400
 
 # Each stage may import from the stages listed after it, never from one before it.
-STAGES = ["cli", "serving", "evaluation", "api", "records", "reader", "search", "index", "encoder", "documents",
+STAGES = ["cli", "serving", "evaluation", "api", "records", "judge", "reader", "search", "index", "encoder", "documents",
           "types", "errors"]
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from qa.api import Index, check_question
 from qa.errors import QAError
+from qa.evaluation.judgement import by_type, judge_fields, risk_coverage
 from qa.evaluation.metrics import exact_match, f1
 from qa.types import Answer, Hit, Sentence
 
@@ -72,13 +73,14 @@ def _score_one(q: dict, a: Answer) -> dict:
         r["sentence_hit@1"] = float(_contains(a.hits[0].sentence.text, answers))
     elif answers:
         r["sentence_hit@1"] = 0.0
-    return r | _answer_scores(q, a)
+    scores = _answer_scores(q, a)
+    return r | scores | (judge_fields(a, answers) if a.read or a.question_type else {})
 
 
 def _answer_scores(q: dict, a: Answer) -> dict:
     """Answer EM/F1 (CMRC 2018 rule) when the reader ran; an abstained answerable question scores 0."""
     answers = [str(x) for x in q.get("answers") or []]
-    if not answers or not a.read:
+    if not answers or not (a.read or a.question_type):  # a yes/no or why question gives no span: it scores 0
         return {}
     said = None if a.abstained or a.answer is None else a.answer.text
     return {"answer_em": exact_match(said, answers) * 100, "answer_f1": f1(said, answers) * 100}
@@ -174,6 +176,8 @@ def evaluate(index: Index, path: Path, modes: list[str], limit: int | None = Non
             "all": _summary(rows),
             "by_language": _by_language(rows),
             "by_passage_language": by_passage_language(rows),
+            "by_type": by_type(rows, _summary) if reader else {},
+            "risk_coverage": risk_coverage(rows) if reader else {},
             "questions_per_second": round(len(rows) / seconds, 1) if seconds else None,
         }
     return report
@@ -216,8 +220,14 @@ def format_report(report: dict) -> str:
     lines.append("| mode | lang | " + " | ".join(metrics) + " | q/s |")
     lines.append("|---" * (len(metrics) + 3) + "|")
     for mode, m in report["modes"].items():
-        for lang, s in [("all", m["all"]), *m["by_language"].items(), *m.get("by_passage_language", {}).items()]:
+        groups = [("all", m["all"]), *m["by_language"].items(), *m.get("by_passage_language", {}).items(),
+                  *((f"type {t}", s) for t, s in m.get("by_type", {}).items())]
+        for lang, s in groups:
             cells = ["" if s.get(k) is None else f"{s[k]:g}" for k in metrics]
             qps = m["questions_per_second"] if lang == "all" else ""
             lines.append(f"| {mode} | {lang} | " + " | ".join(cells) + f" | {qps} |")
+    for mode, m in report["modes"].items():
+        if m.get("risk_coverage"):
+            rc = m["risk_coverage"]
+            lines.append(f"\nrisk-coverage ({mode}): " + ", ".join(f"{k} {v:g}" for k, v in rc.items()))
     return "\n".join(lines)
