@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.reader.examples import load_examples
-from qa.reader.model import ReaderModel, pack_state
+from qa.reader.torch_engine import ReaderModel, pack_state
 from qa.reader.plan import (
     CUT,
     SWAP,
