@@ -56,7 +56,7 @@ def test_onnx_encoder_agrees_with_torch(cache_dir):
     for a, b in ((onnx.encode_queries(texts), torch.encode_queries(texts)),
                  (onnx.encode_passages(texts), torch.encode_passages(texts))):
         assert np.all(np.sum(a * b, axis=1) > 0.9999)
-    assert onnx.count_tokens(texts[2]) == torch.count_tokens(texts[2]) == 512  # both cut at the model's limit
+    assert onnx.count_tokens(texts[2]) == torch.count_tokens(texts[2]) > 512  # counted whole; the model reads 512
     assert onnx.key_name != torch.key_name  # vectors of one are never reused for the other
 
 

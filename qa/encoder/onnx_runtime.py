@@ -84,10 +84,14 @@ class OnnxEncoder:
         self.session = session(ensure_onnx(base_dir, "encoder", precision))
         self.dim = int(self.session.get_outputs()[0].shape[-1])
 
-    def token_ids(self, texts: list[str], special: bool = True) -> list[list[int]]:
+    def token_ids(self, texts: list[str], special: bool = True, truncate: bool = False) -> list[list[int]]:
+        """Each text's token ids, all of them, or (``truncate``) the first 512 as the model reads them."""
         tok = self.tokens
         with tok.lock:
-            tok.tokenizer.enable_truncation(MAX_TOKENS)
+            if truncate:
+                tok.tokenizer.enable_truncation(MAX_TOKENS)
+            else:
+                tok.tokenizer.no_truncation()
             tok.tokenizer.no_padding()
             return [e.ids for e in tok.tokenizer.encode_batch(texts, add_special_tokens=special)]
 
@@ -95,7 +99,7 @@ class OnnxEncoder:
         return self.tokens.tokenizer.decode(ids, skip_special_tokens=True)
 
     def encode(self, texts: list[str], batch_size: int = 16) -> np.ndarray:
-        ids = self.token_ids(texts)
+        ids = self.token_ids(texts, truncate=True)
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))  # batches of like length pad little
         for b in range(0, len(order), batch_size):
