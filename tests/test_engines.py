@@ -29,13 +29,21 @@ def small_corpus(tmp_path_factory) -> Path:
     return folder
 
 
-def test_asking_imports_no_torch(seeds_index, cache_dir):
-    """`qa ask` answers with ONNX Runtime and tokenizers; torch, transformers and sentence-transformers stay out."""
+@pytest.mark.parametrize("via", ["ask", "serve"])
+def test_asking_imports_no_torch(seeds_index, cache_dir, via):
+    """`qa ask` (and the service behind serve, shell and mcp) answers with ONNX Runtime and tokenizers; torch,
+    transformers and sentence-transformers stay out of the process."""
+    folder = str(seeds_index.folder)
+    if via == "ask":
+        call = (f"try:\n    app(['ask', {QUESTION!r}, '--index', {folder!r}, '--json'])\n"
+                "except SystemExit as e:\n    assert not e.code, e.code\n")
+    else:
+        call = (f"from pathlib import Path\nfrom qa.serving.service import Service\n"
+                f"print(json.dumps(Service(Path({folder!r})).ask({QUESTION!r}), ensure_ascii=False))\n")
     code = (
         "import sys, json\n"
         "from qa.cli import app\n"
-        f"try:\n    app(['ask', {QUESTION!r}, '--index', {str(seeds_index.folder)!r}, '--json'])\n"
-        "except SystemExit as e:\n    assert not e.code, e.code\n"
+        + call +
         "bad = [m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules]\n"
         "print('LOADED', json.dumps(bad))\n"
     )

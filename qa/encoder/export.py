@@ -163,8 +163,12 @@ def _quantize(model, folder: Path):
     src, dst = folder / "fp32.onnx", folder / "int8.onnx"
     onnx.save_model(model, str(src), save_as_external_data=True, all_tensors_to_one_file=True,
                     location="fp32.onnx.data", size_threshold=1024)
-    quantize_dynamic(src, dst, weight_type=QuantType.QInt8, per_channel=True, reduce_range=True,
-                     op_types_to_quantize=["MatMul"], use_external_data_format=True)
+    logging.disable(logging.WARNING)  # its advice to pre-process is for static quantization
+    try:
+        quantize_dynamic(src, dst, weight_type=QuantType.QInt8, per_channel=True, reduce_range=True,
+                         op_types_to_quantize=["MatMul"], use_external_data_format=True)
+    finally:
+        logging.disable(logging.NOTSET)
     out = onnx.load(str(dst))
     for leftover in folder.iterdir():
         leftover.unlink()
