@@ -80,7 +80,8 @@ def run_parts(parts: set[str], args: argparse.Namespace, work: Path, cache_dir: 
         from speedlib.engines import bench_embedding
 
         log("[embedding] passages a second by engine")
-        res["embedding"] = bench_embedding(corpus_texts(ROOT / "seeds"), cache_dir)
+        texts = corpus_texts(ROOT / "seeds")
+        res["embedding"] = bench_embedding(texts[:64] if args.quick else texts, cache_dir)
     if "faiss" in parts:
         from speedlib.vectors import bench_faiss
 

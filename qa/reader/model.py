@@ -158,6 +158,20 @@ def unpack_state(packed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return out
 
 
+def load_weights(path: Path) -> dict[str, np.ndarray]:
+    """The trained tensors of a weights file, or a one-line QAError."""
+    from safetensors.numpy import load_file
+
+    try:
+        state = unpack_state(load_file(str(path)))
+    except Exception as e:  # safetensors raises its own error types, which vary by version
+        raise QAError(f"reader weights unreadable: {path} ({type(e).__name__}); "
+                      "reinstall qa, or use --no-reader") from None
+    if "head.weight" not in state or "head.bias" not in state:
+        raise QAError(f"reader weights do not fit the model: {path}; reinstall qa, or use --no-reader")
+    return state
+
+
 def reader_engine(engine: str = "auto") -> str:
     """torch or onnx: ``auto`` is onnx unless QA_ENGINE=torch."""
     import os
@@ -179,30 +193,22 @@ class Reader:
 
     def __init__(self, weights: Path | None = None, cache_dir: Path | None = None, threads: int | None = None,
                  engine: str = "auto", precision: str = "fp32"):
-        from safetensors.numpy import load_file
-
         from qa.encoder.model import ensure_default_model
 
         path = Path(weights) if weights is not None else shipped_weights()
         if not path.is_file():
             raise QAError(f"reader weights missing: {path} (reinstall qa, or use --no-reader)")
-        try:
-            state = unpack_state(load_file(str(path)))
-        except Exception as e:  # safetensors raises its own error types, which vary by version
-            raise QAError(f"reader weights unreadable: {path} ({type(e).__name__}); "
-                          "reinstall qa, or use --no-reader") from None
-        if "head.weight" not in state:
-            raise QAError(f"reader weights do not fit the model: {path}; reinstall qa, or use --no-reader")
         base_dir = ensure_default_model(cache_dir)
         self.path = path
         if reader_engine(engine) == "onnx":
             from qa.reader.onnx_engine import OnnxEngine
 
-            self.engine = OnnxEngine(base_dir, state, path, precision, threads)
+            # The weights are read only to convert them: a converted reader is found by their digest.
+            self.engine = OnnxEngine(base_dir, lambda: load_weights(path), path, precision, threads)
         else:
             from qa.reader.torch_engine import TorchEngine
 
-            self.engine = TorchEngine(base_dir, state, path, threads)
+            self.engine = TorchEngine(base_dir, load_weights(path), path, threads)
         self.tokenizer = self.engine.tokenizer
 
     def logits(self, windows: list[Window], batch_size: int = 16) -> list[tuple[np.ndarray, np.ndarray]]:

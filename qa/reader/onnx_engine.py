@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -15,13 +16,13 @@ class OnnxEngine:
 
     name = "onnx"
 
-    def __init__(self, base_dir: Path, state: dict[str, np.ndarray], path: Path, precision: str = "fp32",
-                 threads: int | None = None):
+    def __init__(self, base_dir: Path, load_state: Callable[[], dict[str, np.ndarray]], path: Path,
+                 precision: str = "fp32", threads: int | None = None):
         from qa.encoder.export import ensure_onnx
         from qa.encoder.onnx_runtime import session, shared_tokens
 
         def adapt(base: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-            trained = dict(state)
+            trained = dict(load_state())
             head = {"weight": trained.pop("head.weight"), "bias": trained.pop("head.bias")}
             for name, value in trained.items():
                 own = name[len("encoder."):]
@@ -30,8 +31,6 @@ class OnnxEngine:
                 base[own] = value
             return head
 
-        if "head.weight" not in state or "head.bias" not in state:
-            raise QAError(f"reader weights do not fit the model: {path}; reinstall qa, or use --no-reader")
         key = hashlib.sha256(Path(path).read_bytes()).hexdigest()
         tokens = shared_tokens(base_dir)
         self.tokenizer = tokens.tokenizer
