@@ -18,11 +18,15 @@ class OnnxEngine:
 
     def __init__(self, base_dir: Path, load_state: Callable[[], dict[str, np.ndarray]], path: Path,
                  precision: str = "fp32", threads: int | None = None):
-        from qa.encoder.export import ensure_onnx
+        from qa.encoder.export import ensure_onnx, is_valid, onnx_dir
         from qa.encoder.onnx_runtime import session, shared_tokens
 
+        key = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        # Unreadable weights are an error before any conversion starts (and says so).
+        state = None if is_valid(onnx_dir(base_dir, "reader", precision, key)) else load_state()
+
         def adapt(base: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-            trained = dict(load_state())
+            trained = dict(state if state is not None else load_state())
             head = {"weight": trained.pop("head.weight"), "bias": trained.pop("head.bias")}
             for name, value in trained.items():
                 own = name[len("encoder."):]
@@ -31,7 +35,6 @@ class OnnxEngine:
                 base[own] = value
             return head
 
-        key = hashlib.sha256(Path(path).read_bytes()).hexdigest()
         tokens = shared_tokens(base_dir)
         self.tokenizer = tokens.tokenizer
         self.lock = tokens.lock
