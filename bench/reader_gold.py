@@ -34,6 +34,8 @@ def main() -> None:
     ap.add_argument("--held-out", action="store_true", help="only questions on odd-numbered articles")
     ap.add_argument("--int8", action="store_true",
                     help="read with the linear layers quantized to int8 (torch dynamic quantization), for comparison")
+    ap.add_argument("--engine", default="auto", help="auto, onnx or torch (QA_ENGINE picks for auto)")
+    ap.add_argument("--precision", default="fp32", help="fp32, or int8 (the ONNX engine's dynamic int8)")
     ap.add_argument("--breakdown", action="store_true",
                     help="also count answers by how they miss: inside the reference, around it, overlapping, apart")
     a = ap.parse_args()
@@ -42,7 +44,7 @@ def main() -> None:
     if a.held_out:
         qs = [q for q in qs if article_of(q["gold"][0]) % 2 == 1]
     qs = qs[: a.limit] if a.limit else qs
-    reader = Reader(a.weights)
+    reader = Reader(a.weights, engine="torch" if a.int8 else a.engine, precision=a.precision)
     if a.int8:
         import warnings
 
@@ -50,8 +52,8 @@ def main() -> None:
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the API is deprecated in this torch; measured, not shipped
-            reader.module = torch.ao.quantization.quantize_dynamic(reader.module, {torch.nn.Linear}, dtype=torch.qint8)
-        reader.bf16 = False
+            reader.engine.module = torch.ao.quantization.quantize_dynamic(reader.engine.module, {torch.nn.Linear}, dtype=torch.qint8)
+        reader.engine.bf16 = False
     t0 = time.perf_counter()
     spans = reader.read([(q["question"], corpus[q["gold"][0]]["title"], corpus[q["gold"][0]]["text"]) for q in qs])
     seconds = time.perf_counter() - t0
@@ -67,7 +69,8 @@ def main() -> None:
               else "around the reference" if said and any(a in said for a in q["answers"])
               else "overlapping" if part > 0 else "apart"] += 1
     out = {"questions": len(qs), "em": round(100 * em / len(qs), 1), "f1": round(100 * f1s / len(qs), 1),
-           "ms_per_question": round(1000 * seconds / len(qs), 1), "weights": str(reader.path)}
+           "ms_per_question": round(1000 * seconds / len(qs), 1), "weights": str(reader.path),
+           "engine": reader.engine.name, "precision": a.precision}
     if a.breakdown:
         out["answers"] = kinds
     print(json.dumps(out) if a.json else "\n".join(f"{k}: {v}" for k, v in out.items()))

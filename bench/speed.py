@@ -19,10 +19,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from speedlib.common import ROOT, SHARED, corpus_texts, ensure_index, load_questions, log, maxrss_mb, now
+from speedlib.common import ROOT, SHARED, corpus_texts, cpu_flags, ensure_index, load_questions, log, maxrss_mb, now
 from speedlib.vectors import synthetic  # noqa: F401  (bench/scale.py and tests/test_scale.py import it from here)
 
-PARTS = "index,ask,process,server,precision,faiss"
+PARTS = "index,ask,process,server,precision,engines,embedding,faiss"
 
 
 def run_parts(parts: set[str], args: argparse.Namespace, work: Path, cache_dir: Path, res: dict[str, Any]) -> None:
@@ -66,6 +66,22 @@ def run_parts(parts: set[str], args: argparse.Namespace, work: Path, cache_dir: 
 
         log("[precision] float32 vs bfloat16")
         res["precision"] = bench_precision(corpus_texts(ROOT / "seeds"), work, cache_dir)
+    if "engines" in parts:
+        from speedlib.engines import bench_engines, bench_serve_rss
+
+        seeds_index = work / "index-seeds"
+        ensure_index(seeds_index, ROOT / "seeds", cache_dir, "engines", "seeds")
+        ensure_index(cmrc_index, cmrc_corpus, cache_dir, "engines", "cmrc")
+        log("[engines] torch and ONNX Runtime, questions side by side")
+        res["engines"] = bench_engines(seeds_index, cmrc_index, cmrc_questions, "株洲市中心医院的党委书记是谁？",
+                                       args.quick)
+        res["serve_rss"] = bench_serve_rss(seeds_index, "株洲市中心医院的党委书记是谁？")
+    if "embedding" in parts:
+        from speedlib.engines import bench_embedding
+
+        log("[embedding] passages a second by engine")
+        texts = corpus_texts(ROOT / "seeds")
+        res["embedding"] = bench_embedding(texts[:64] if args.quick else texts, cache_dir)
     if "faiss" in parts:
         from speedlib.vectors import bench_faiss
 
@@ -81,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="also write the figures here as JSON")
     ap.add_argument("--work", type=Path, help="keep the benchmark indexes here [default: a temporary folder]")
     ap.add_argument("--only", default=PARTS,
-                    help="comma-separated parts to run: index, ask, process, server, precision, faiss")
+                    help="comma-separated parts to run: index, ask, process, server, precision, engines, "
+                    "embedding, faiss")
     ap.add_argument("--cmrc", type=Path, default=SHARED, help="folder with corpus.jsonl and questions.jsonl")
     args = ap.parse_args(argv)
     parts = {p.strip() for p in args.only.split(",")}
@@ -97,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     from speedlib.report import report
 
     res: dict[str, Any] = {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-                                      f"torch threads {torch.get_num_threads()}, python {platform.python_version()}",
+                                      f"torch threads {torch.get_num_threads()}, python {platform.python_version()}; "
+                                      f"{cpu_flags()}",
                            "quick": args.quick}
     t_start = now()
     with contextlib.ExitStack() as stack:

@@ -90,18 +90,21 @@ class Index:
         cache_dir: Path | None = None,
         index_type: str = "auto",
         progress: bool = False,
-        precision: str = "float32",
+        precision: str | None = None,
         ray: str | bool | None = None,
+        engine: str = "auto",
     ) -> "Index":
         """Read, split, embed and store ``paths``; reuses vectors of unchanged passages of an old index.
 
-        ``precision`` ``bf16`` embeds in bfloat16: 2.5x faster where the CPU has AMX/AVX512-BF16, at a
-        small cost in quality (BENCHMARKS.md); questions are then embedded in bf16 too.
+        ``precision`` ``bf16`` embeds in bfloat16 (torch): 2.5x faster where the CPU has AMX/AVX512-BF16, at a
+        small cost in quality (BENCHMARKS.md). ``engine`` torch or onnx (the default model only); ``auto``
+        picks torch in bf16 on a CPU with native bf16, else ONNX Runtime in float32 (docs/engines.md).
+        Questions are embedded with ONNX Runtime in float32 whatever embedded the passages.
 
         ``ray``: embed and tokenize on Ray workers; True starts a local Ray (or joins ``RAY_ADDRESS``),
         a string is the address of a cluster to join. The index is written here, by this process."""
         folder = Path(index_dir) if index_dir else default_index_dir()
-        embedder = Embedder(model, cache_dir=cache_dir, precision=precision)
+        embedder = Embedder(model, cache_dir=cache_dir, precision=precision, engine=engine, indexing=True)
         if embedder.precision == "bfloat16" and not bf16_is_native():
             log.warning("this CPU has no native bfloat16 (AMX or AVX512-BF16): bf16 will be slower than float32")
         store.choose_index_type(0, index_type)  # a bad --index-type fails before any work
@@ -121,12 +124,13 @@ class Index:
             if stats.embedded == 0 and _up_to_date(folder, embedder, sources, index_type):
                 unchanged(folder, gen)
                 log.info("the index in %s is up to date with %d files", folder, len(sources))
-                return cls.open(folder, model=model, cache_dir=cache_dir, _embedder=embedder)
+                return cls.open(folder, model=model, cache_dir=cache_dir)
             log.info("%d passages from %d documents; %d embedded, %d reused",
                      stats.passages, stats.documents, stats.embedded, stats.reused)
             dim = np.load(gen / "vectors.npy", mmap_mode="r").shape[1]
             meta = {
-                "model": {"name": embedder.name, "dim": int(dim), "precision": embedder.precision},
+                "model": {"name": embedder.name, "dim": int(dim), "precision": embedder.precision,
+                          "engine": embedder.engine},
                 "index_type_requested": index_type,
                 "sources": sources,
                 "roots": [str(Path(p).resolve()) for p in paths],
@@ -136,7 +140,7 @@ class Index:
                 "engine": workers.name,
             }
             store.publish_generation(folder, gen, stats.passages, meta, index_type=index_type)
-        return cls.open(folder, model=model, cache_dir=cache_dir, _embedder=embedder)
+        return cls.open(folder, model=model, cache_dir=cache_dir)
 
     @classmethod
     def open(cls, index_dir: str | Path | None = None, model: str | None = None,
@@ -151,7 +155,7 @@ class Index:
                 f"rebuild it with `qa index PATH --index {folder} --model {model}` or drop --model"
             )
         precision = stored.manifest["model"].get("precision", "float32")
-        embedder = _embedder or Embedder(built_with, cache_dir=cache_dir, precision=precision)
+        embedder = _embedder or _query_embedder(built_with, cache_dir, precision)
         return cls(stored, embedder)
 
     @classmethod
@@ -252,10 +256,10 @@ class Index:
         limit = self.embedder.max_tokens - 8
         if len(question) < limit // 2:
             return question
-        ids = self.embedder.model.tokenizer(question, add_special_tokens=False)["input_ids"]
+        ids = self.embedder.token_ids(question, special=False)
         if len(ids) <= limit:
             return question
-        cut = self.embedder.model.tokenizer.decode(ids[:limit], skip_special_tokens=True)
+        cut = self.embedder.decode(ids[:limit])
         cut = question[: len(cut)] if question.startswith(cut[:20]) else cut
         log.warning("question truncated to %d tokens (the model's limit)", limit)
         return cut
@@ -266,6 +270,19 @@ class Index:
                 f"model '{self.embedder.name}' gives {self.embedder.dim}-dim vectors but the index in "
                 f"{self.folder} holds {self.stored.dim}-dim ones: rebuild it with `qa index`"
             )
+
+
+def _query_embedder(name: str, cache_dir: Path | None, precision: str) -> Embedder:
+    """The embedder for questions: the default model on ONNX Runtime in float32, whatever embedded the
+    passages (vectors agree: BENCHMARKS.md, "Engines"); other models (or QA_ENGINE=torch) on torch in the
+    index's precision."""
+    from qa.encoder.embedder import choose_engine
+
+    engine, _ = choose_engine(name)
+    if engine == "onnx":
+        return Embedder(name, cache_dir=cache_dir, precision="float32", engine="onnx")
+    return Embedder(name, cache_dir=cache_dir, precision=precision if precision != "int8" else "float32",
+                    engine="torch")
 
 
 def _up_to_date(folder: Path, embedder: Embedder, sources: list[dict], index_type: str) -> bool:
@@ -284,6 +301,7 @@ def _up_to_date(folder: Path, embedder: Embedder, sources: list[dict], index_typ
         and m.get("tool_version") == __version__
         and m.get("model", {}).get("name") == embedder.name
         and m.get("model", {}).get("precision", "float32") == embedder.precision
+        and m.get("model", {}).get("engine", "torch") == embedder.engine
         and m.get("index_type_requested") == index_type
         and m.get("sources") == sources
         and m.get("analyzer") == ANALYZER_VERSION  # BM25 words from an older analyzer are redone

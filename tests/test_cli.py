@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from qa.cli import app
+from qa.encoder.embedder import choose_engine
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 DEV = Path(__file__).resolve().parent / "data" / "seeds-dev.jsonl"
@@ -162,7 +163,9 @@ def test_index_command_builds_and_reuses(tmp_path, cli_env):
     assert "indexed 2 passages from 1 files" in res.stderr and "skipped 1" in res.stderr
     assert "\r" not in res.stderr  # no terminal here: no bar redrawn over itself
     manifest = json.loads(next(idx.glob("gen-*/manifest.json")).read_text(encoding="utf-8"))
-    assert manifest["model"] == {"name": "multilingual-e5-small", "dim": 384, "precision": "float32"}
+    engine, precision = choose_engine(None, indexing=True)  # onnx float32, or torch bfloat16 on a bf16 CPU
+    assert manifest["model"] == {"name": "multilingual-e5-small", "dim": 384, "precision": precision,
+                                 "engine": engine}
     assert manifest["sources"][0]["name"] == "a.txt" and len(manifest["sources"][0]["sha256"]) == 64
     res = run(["ask", "荆州一医有多少个党支部？", "--index", idx, "--json", "--show-all"], cli_env)
     assert "33个党支部" in json.loads(res.stdout)["passages"][0]["text"]
@@ -184,7 +187,7 @@ def test_entry_point_runs_as_a_program(seeds_index, cli_env):
     assert any("院长李茂坤" in p["text"] for p in out["passages"])
 
 
-def test_index_in_bf16_asks_in_bf16_and_finds_the_same_passage(tmp_path, cli_env):
+def test_index_in_bf16_is_asked_in_float32_and_finds_the_same_passage(tmp_path, cli_env):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     seed = next(p for p in sorted(SEEDS.glob("*.txt")) if p.name.startswith("003_"))  # 荆州一医
@@ -196,6 +199,7 @@ def test_index_in_bf16_asks_in_bf16_and_finds_the_same_passage(tmp_path, cli_env
         assert res.exit_code == 0, res.output
         manifest = json.loads(next(idx.glob("gen-*/manifest.json")).read_text(encoding="utf-8"))
         assert manifest["model"]["precision"] == {"float32": "float32", "bf16": "bfloat16"}[precision]
+        assert manifest["model"]["engine"] == {"float32": "onnx", "bf16": "torch"}[precision]
         res = run(["ask", "荆州一医全面推行“支部建在科室”，医院一共有多少个党支部？", "--index", idx, "--json"], cli_env)
         answers[precision] = json.loads(res.stdout)["passages"][0]
     assert "33个党支部" in answers["bf16"]["text"]
@@ -204,7 +208,7 @@ def test_index_in_bf16_asks_in_bf16_and_finds_the_same_passage(tmp_path, cli_env
     res = run(["index", corpus, "--index", tmp_path / "idx-bf16", "-q"], cli_env)
     assert res.exit_code == 0 and "up to date" not in res.stderr
     res = run(["index", corpus, "--index", tmp_path / "idx-x", "--precision", "int3"], cli_env)
-    assert res.exit_code == 1 and res.stderr.strip() == "error: unknown precision 'int3': use float32 or bf16"
+    assert res.exit_code == 1 and res.stderr.strip() == "error: unknown precision 'int3': use float32, bf16 or int8"
 
 
 def test_progress_away_from_a_terminal_is_whole_lines_once_each():

@@ -112,6 +112,10 @@ def report(res: dict[str, Any]) -> str:
         out += server_section(res["server"])
     if "precision" in res:
         out += precision_section(res["precision"])
+    if "engines" in res or "embedding" in res:
+        from speedlib.engines import engines_section
+
+        out += engines_section(res)
     for f in res.get("faiss", []):
         out += faiss_section(f)
     out.append(f"\npeak RSS of this process: {res['maxrss_mb']:.0f} MB; total {res['total_s']:.0f} s")

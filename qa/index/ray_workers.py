@@ -28,11 +28,12 @@ RETRIES = 3  # restarts of a dead worker, and re-runs of each task it had
 class _EmbedActor:
     """A worker: the model, loaded once when the actor starts (rebuilt from PyPI packages if needed)."""
 
-    def __init__(self, model: str, cache_dir: str | None, precision: str):
+    def __init__(self, model: str, cache_dir: str | None, precision: str, engine: str = "torch"):
         from pathlib import Path
 
-        self.embedder = Embedder(model, cache_dir=Path(cache_dir) if cache_dir else None, precision=precision)
-        self.embedder.model  # noqa: B018 - load now, not inside the first task
+        self.embedder = Embedder(model, cache_dir=Path(cache_dir) if cache_dir else None, precision=precision,
+                                 engine=engine)
+        self.embedder.load()  # now, not inside the first task
 
     def work(self, texts: list[str], langs: list[str]) -> tuple[np.ndarray, list[list[str]]]:
         from qa.index import lexical
@@ -75,7 +76,7 @@ class RayWorkers:
             cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
             actor = ray.remote(num_cpus=1, max_restarts=RETRIES, max_task_retries=RETRIES)(_EmbedActor)
             cache = str(embedder.cache_dir) if embedder.cache_dir else None
-            actors = [actor.remote(embedder.name, cache, embedder.precision) for _ in range(cpus)]
+            actors = [actor.remote(embedder.name, cache, embedder.precision, embedder.engine) for _ in range(cpus)]
             logging.getLogger("qa").info("embedding on Ray: %d workers", cpus)
             yield cls(actors, ray.get_runtime_context().gcs_address)
         finally:

@@ -7,25 +7,18 @@ layers and add the head; the rest of the encoder is the default model as rebuilt
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from qa.errors import QAError
 
-if TYPE_CHECKING:
-    import torch
-
 MAX_LENGTH = 512
 STRIDE = 128
-# Batches are padded to a multiple of this many tokens: oneDNN keeps kernels (and their buffers) for every
-# input shape it meets, so reading windows of every length grew a process by ~1 MB a question (390 MB over
-# 400 cmrc2018 questions); with eight widths it levels off after the first few dozen.
-WIDTH_STEP = 64
 MAX_QUESTION_TOKENS = 64
 MAX_ANSWER_TOKENS = 48
 TOP_TOKENS = 20
@@ -76,27 +69,35 @@ def context_of(prefix: str, text: str) -> tuple[str, int]:
 
 
 def make_windows(tokenizer, questions: list[str], contexts: list[str], text_starts: list[int],
-                 max_length: int = MAX_LENGTH, stride: int = STRIDE) -> list[Window]:
-    """Tokenizes question/context pairs into overlapping windows, SQuAD style."""
-    short_q = []
-    for q in questions:
-        enc = tokenizer(q, add_special_tokens=False, return_offsets_mapping=True)
-        offs = enc["offset_mapping"]
-        short_q.append(q[: offs[MAX_QUESTION_TOKENS - 1][1]] if len(offs) > MAX_QUESTION_TOKENS else q)
-    enc = tokenizer(short_q, contexts, truncation="only_second", max_length=max_length, stride=stride,
-                    return_overflowing_tokens=True, return_offsets_mapping=True)
+                 max_length: int = MAX_LENGTH, stride: int = STRIDE, lock=None) -> list[Window]:
+    """Tokenizes question/context pairs into overlapping windows, SQuAD style.
+
+    ``tokenizer`` is a ``tokenizers.Tokenizer`` or a transformers fast tokenizer (its backend is used); its
+    truncation is set here, under ``lock`` if given."""
+    tok = getattr(tokenizer, "backend_tokenizer", tokenizer)
+    with lock if lock is not None else contextlib.nullcontext():
+        tok.no_truncation()
+        tok.no_padding()
+        short_q = []
+        for q, e in zip(questions, tok.encode_batch(questions, add_special_tokens=False)):
+            offs = e.offsets
+            short_q.append(q[: offs[MAX_QUESTION_TOKENS - 1][1]] if len(offs) > MAX_QUESTION_TOKENS else q)
+        tok.enable_truncation(max_length, stride=stride, strategy="only_second")
+        try:
+            encs = tok.encode_batch(list(zip(short_q, contexts)))
+        finally:
+            tok.no_truncation()
     windows = []
-    blank = tokenizer.convert_tokens_to_ids("▁")
-    for w, ids in enumerate(enc["input_ids"]):
-        ex = enc["overflow_to_sample_mapping"][w]
-        seq = enc.sequence_ids(w)
+    blank = tok.token_to_id("▁")
+    for ex, first in enumerate(encs):
         start = text_starts[ex]
-        spans: list[tuple[int, int] | None] = []
-        for tid, s_id, (a, b) in zip(ids, seq, enc["offset_mapping"][w]):
-            # A lone "▁" marks a space, never an answer's edge; title tokens are context, not answers.
-            ok = s_id == 1 and tid != blank and b > a and a >= start
-            spans.append((a - start, b - start) if ok else None)
-        windows.append(Window(ex, ids, spans))
+        for enc in [first, *first.overflowing]:
+            spans: list[tuple[int, int] | None] = []
+            for tid, s_id, (a, b) in zip(enc.ids, enc.sequence_ids, enc.offsets):
+                # A lone "▁" marks a space, never an answer's edge; title tokens are context, not answers.
+                ok = s_id == 1 and tid != blank and b > a and a >= start
+                spans.append((a - start, b - start) if ok else None)
+            windows.append(Window(ex, list(enc.ids), spans))
     return windows
 
 
@@ -145,138 +146,81 @@ def merge_windows(spans: list[Span | None]) -> Span | None:
     return Span(best.start, best.end, best.score, min(s.null for s in found))
 
 
-def _bf16_ok() -> bool:
-    from qa.encoder.embedder import bf16_is_native
-
-    return bf16_is_native()
-
-
-class ReaderModel:
-    """Encoder + span head as a torch module; built from the default model's folder and a weights file."""
-
-    @staticmethod
-    def build(base_dir: Path, dropout: float = 0.0):
-        import torch
-        from transformers import AutoModel
-
-        class _Module(torch.nn.Module):
-            def __init__(self, encoder):
-                super().__init__()
-                self.encoder = encoder
-                self.head = torch.nn.Linear(encoder.config.hidden_size, 2)
-
-            def forward(self, input_ids, attention_mask):
-                hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-                logits = self.head(hidden).float()
-                return logits[..., 0], logits[..., 1]
-
-        # Attention dropout makes CPU training about 3x slower and is not needed for this task.
-        encoder = AutoModel.from_pretrained(
-            str(base_dir), attn_implementation="sdpa", attention_probs_dropout_prob=0.0,
-            hidden_dropout_prob=dropout, add_pooling_layer=False,
-        )
-        return _Module(encoder)
-
-
-def pack_state(state: dict[str, "torch.Tensor"], base: dict[str, "torch.Tensor"]) -> dict[str, "torch.Tensor"]:
-    """Weights to ship: each trained matrix as int8 rows with a float16 scale, the rest as float16.
-
-    Only tensors that training changed are kept; the others come from the default model at load time.
-    """
-    import torch
-
-    out = {}
-    for name, t in state.items():
-        t = t.detach().float()
-        if name in base and torch.equal(base[name].float(), t):
-            continue
-        if t.dim() == 2:
-            scale = t.abs().amax(dim=1, keepdim=True).clamp(min=1e-8) / 127.0
-            out[name + ".q8"] = torch.round(t / scale).clamp(-127, 127).to(torch.int8)
-            out[name + ".scale"] = scale.to(torch.float16)
-        else:
-            out[name] = t.to(torch.float16)
-    return out
-
-
-def unpack_state(packed: dict[str, "torch.Tensor"]) -> dict[str, "torch.Tensor"]:
-    import torch
-
+def unpack_state(packed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The trained tensors of a shipped weights file (int8 rows times their scale), as float32 arrays."""
     out = {}
     for name, t in packed.items():
         if name.endswith(".q8"):
             base = name[: -len(".q8")]
-            out[base] = t.float() * packed[base + ".scale"].float()
+            out[base] = t.astype(np.float32) * packed[base + ".scale"].astype(np.float32)
         elif not name.endswith(".scale"):
-            out[name] = t.float()
+            out[name] = t.astype(np.float32)
     return out
 
 
+def load_weights(path: Path) -> dict[str, np.ndarray]:
+    """The trained tensors of a weights file, or a one-line QAError."""
+    from safetensors.numpy import load_file
+
+    try:
+        state = unpack_state(load_file(str(path)))
+    except Exception as e:  # safetensors raises its own error types, which vary by version
+        raise QAError(f"reader weights unreadable: {path} ({type(e).__name__}); "
+                      "reinstall qa, or use --no-reader") from None
+    if "head.weight" not in state or "head.bias" not in state:
+        raise QAError(f"reader weights do not fit the model: {path}; reinstall qa, or use --no-reader")
+    return state
+
+
+def reader_engine(engine: str = "auto") -> str:
+    """torch or onnx: ``auto`` is onnx unless QA_ENGINE=torch."""
+    import os
+
+    engine = (engine or "auto").lower()
+    if engine == "auto":
+        engine = os.environ.get("QA_ENGINE", "").strip().lower() or "onnx"
+        engine = "onnx" if engine == "auto" else engine
+    if engine not in ("torch", "onnx"):
+        raise QAError(f"unknown engine '{engine}': use auto, torch or onnx")
+    return engine
+
+
 class Reader:
-    """Reads questions against contexts with the shipped (or a given) weights file."""
+    """Reads questions against contexts with the shipped (or a given) weights file.
 
-    def __init__(self, weights: Path | None = None, cache_dir: Path | None = None, threads: int | None = None):
-        import torch
-        from safetensors.torch import load_file
-        from transformers import AutoTokenizer
+    ``engine`` onnx (the default) runs on ONNX Runtime without torch; torch runs the torch module (QA_ENGINE=torch
+    chooses it for ``auto``). ``precision`` fp32 or int8 (ONNX only)."""
 
+    def __init__(self, weights: Path | None = None, cache_dir: Path | None = None, threads: int | None = None,
+                 engine: str = "auto", precision: str = "fp32"):
         from qa.encoder.model import ensure_default_model
 
         path = Path(weights) if weights is not None else shipped_weights()
         if not path.is_file():
             raise QAError(f"reader weights missing: {path} (reinstall qa, or use --no-reader)")
-        try:
-            packed = load_file(str(path))
-            state = unpack_state(packed)
-        except Exception as e:  # safetensors raises its own error types, which vary by version
-            raise QAError(f"reader weights unreadable: {path} ({type(e).__name__}); "
-                          "reinstall qa, or use --no-reader") from None
         base_dir = ensure_default_model(cache_dir)
-        self.tokenizer = AutoTokenizer.from_pretrained(str(base_dir))
-        module = ReaderModel.build(base_dir)
-        own = module.state_dict()
-        unknown = [k for k in state if k not in own]
-        if unknown or "head.weight" not in state:
-            raise QAError(f"reader weights do not fit the model: {path}; reinstall qa, or use --no-reader")
-        for k, v in state.items():
-            if own[k].shape != v.shape:
-                raise QAError(f"reader weights do not fit the model: {path}; reinstall qa, or use --no-reader")
-        module.load_state_dict(state, strict=False)
-        module.eval()
-        self.module = module
-        self.bf16 = _bf16_ok()
         self.path = path
-        if threads:
-            torch.set_num_threads(threads)
+        if reader_engine(engine) == "onnx":
+            from qa.reader.onnx_engine import OnnxEngine
+
+            # The weights are read only to convert them: a converted reader is found by their digest.
+            self.engine = OnnxEngine(base_dir, lambda: load_weights(path), path, precision, threads)
+        else:
+            from qa.reader.torch_engine import TorchEngine
+
+            self.engine = TorchEngine(base_dir, load_weights(path), path, threads)
+        self.tokenizer = self.engine.tokenizer
 
     def logits(self, windows: list[Window], batch_size: int = 16) -> list[tuple[np.ndarray, np.ndarray]]:
-        import torch
-
-        out: list[tuple[np.ndarray, np.ndarray]] = [None] * len(windows)  # type: ignore[list-item]
-        order = sorted(range(len(windows)), key=lambda i: len(windows[i].input_ids))
-        pad = self.tokenizer.pad_token_id
-        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
-            for b in range(0, len(order), batch_size):
-                idx = order[b: b + batch_size]
-                width = max(len(windows[i].input_ids) for i in idx)
-                width = max(width, min(-(-width // WIDTH_STEP) * WIDTH_STEP, MAX_LENGTH))
-                ids = torch.full((len(idx), width), pad, dtype=torch.long)
-                mask = torch.zeros((len(idx), width), dtype=torch.long)
-                for r, i in enumerate(idx):
-                    n = len(windows[i].input_ids)
-                    ids[r, :n] = torch.tensor(windows[i].input_ids)
-                    mask[r, :n] = 1
-                s, e = self.module(ids, mask)
-                for r, i in enumerate(idx):
-                    out[i] = (s[r].float().numpy(), e[r].float().numpy())
-        return out
+        return self.engine.logits(windows, batch_size)
 
     def read(self, pairs: list[tuple[str, str, str]]) -> list[Span | None]:
         """(question, prefix, text) triples -> the best span of each text, offsets into that text."""
         if not pairs:
             return []
         contexts, starts = zip(*(context_of(p, t) for _, p, t in pairs))
-        windows = make_windows(self.tokenizer, [q for q, _, _ in pairs], list(contexts), list(starts))
+        windows = make_windows(self.tokenizer, [q for q, _, _ in pairs], list(contexts), list(starts),
+                               lock=getattr(self.engine, "lock", None))
         per: list[list[Span | None]] = [[] for _ in pairs]
         for w, (s, e) in zip(windows, self.logits(windows)):
             per[w.example].append(best_span(w, s, e))
@@ -290,6 +234,6 @@ def card_path() -> Path:
 def weights_info(path: Path) -> dict:
     from safetensors import safe_open
 
-    with safe_open(str(path), framework="pt") as f:
+    with safe_open(str(path), framework="numpy") as f:
         meta = f.metadata() or {}
     return json.loads(meta.get("info", "{}"))

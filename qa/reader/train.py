@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 
 from qa.reader.examples import load_examples
-from qa.reader.model import ReaderModel, pack_state
 from qa.reader.plan import (
     CUT,
     SWAP,
@@ -28,6 +27,7 @@ from qa.reader.plan import (
     tensors,
     windows_for,
 )
+from qa.reader.torch_engine import ReaderModel, pack_state
 
 HEAD = "head."
 MIN_CROP = 32  # fewer context tokens than this leave most answers no room

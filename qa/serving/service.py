@@ -157,5 +157,6 @@ def _same_model(old: Index, folder: Path) -> bool:
     except QAError:
         return False
     want = m.get("model", {})
+    # Questions on ONNX Runtime are embedded in float32 whatever the passages were embedded in.
     return (want.get("name") == old.embedder.name
-            and want.get("precision", "float32") == old.embedder.precision)
+            and (old.embedder.engine == "onnx" or want.get("precision", "float32") == old.embedder.precision))

@@ -1,0 +1,183 @@
+"""Engines: the torch-free query path on ONNX Runtime, its converted files, and indexes of either engine."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa.encoder.embedder import Embedder, choose_engine
+from qa.encoder.export import CHECK, DATA, GRAPH, LAYOUT, STAMP, ensure_onnx, is_valid, onnx_dir
+from qa.errors import QAError
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT / "seeds"
+BENCH = ROOT.parent / "shared" / "bench"
+needs_bench = pytest.mark.skipif(not BENCH.is_dir(), reason="needs ../shared/bench beside the project")
+QUESTION = "株洲市中心医院的党委书记是谁？"
+
+
+@pytest.fixture(scope="module")
+def small_corpus(tmp_path_factory) -> Path:
+    """The seeds document that names the party secretary, alone."""
+    folder = tmp_path_factory.mktemp("one-seed")
+    shutil.copy(SEEDS / "002_af8fc51bc6101226.txt", folder)
+    return folder
+
+
+@pytest.mark.parametrize("via", ["ask", "serve"])
+def test_asking_imports_no_torch(seeds_index, cache_dir, via):
+    """`qa ask` (and the service behind serve, shell and mcp) answers with ONNX Runtime and tokenizers; torch,
+    transformers and sentence-transformers stay out of the process."""
+    folder = str(seeds_index.folder)
+    if via == "ask":
+        call = (f"try:\n    app(['ask', {QUESTION!r}, '--index', {folder!r}, '--json'])\n"
+                "except SystemExit as e:\n    assert not e.code, e.code\n")
+    else:
+        call = (f"from pathlib import Path\nfrom qa.serving.service import Service\n"
+                f"print(json.dumps(Service(Path({folder!r})).ask({QUESTION!r}), ensure_ascii=False))\n")
+    code = (
+        "import sys, json\n"
+        "from qa.cli import app\n"
+        + call +
+        "bad = [m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules]\n"
+        "print('LOADED', json.dumps(bad))\n"
+    )
+    env = {**os.environ, "QA_CACHE_DIR": str(cache_dir), "PYTHONPATH": str(ROOT)}
+    env.pop("QA_ENGINE", None)
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT,
+                         timeout=300)
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout[: res.stdout.rindex("LOADED")])
+    assert out["answer"]["text"], out
+    assert json.loads(res.stdout.split("LOADED", 1)[1]) == []
+
+
+def test_onnx_encoder_agrees_with_torch(cache_dir):
+    texts = ["株洲市中心医院的党委书记是谁？", "Hospitals serve the public.", "长城全长约两万一千公里，横跨中国北方。" * 40]
+    onnx = Embedder(None, cache_dir=cache_dir, engine="onnx")
+    torch = Embedder(None, cache_dir=cache_dir, engine="torch")
+    for a, b in ((onnx.encode_queries(texts), torch.encode_queries(texts)),
+                 (onnx.encode_passages(texts), torch.encode_passages(texts))):
+        assert np.all(np.sum(a * b, axis=1) > 0.9999)
+    assert onnx.count_tokens(texts[2]) == torch.count_tokens(texts[2]) > 512  # counted whole; the model reads 512
+    assert onnx.key_name != torch.key_name  # vectors of one are never reused for the other
+
+
+@needs_bench
+def test_onnx_reader_agrees_with_torch(cache_dir):
+    from transformers import AutoTokenizer
+
+    from qa.encoder.model import ensure_default_model
+    from qa.reader.model import Reader, context_of, make_windows
+
+    corpus = {r["id"]: r for r in map(json.loads, (BENCH / "cmrc2018-trial" / "corpus.jsonl").open(encoding="utf-8"))}
+    qs = [json.loads(line) for line in (BENCH / "cmrc2018-trial" / "questions.jsonl").open(encoding="utf-8")][:12]
+    pairs = [(q["question"], corpus[q["gold"][0]]["title"], corpus[q["gold"][0]]["text"]) for q in qs]
+    onnx = Reader(cache_dir=cache_dir, engine="onnx")
+    torch = Reader(cache_dir=cache_dir, engine="torch")
+    for a, b in zip(onnx.read(pairs), torch.read(pairs)):
+        assert (a.start, a.end) == (b.start, b.end)
+        assert abs(a.score - b.score) < 1e-3 and abs(a.null - b.null) < 1e-3
+    # windows cut by the tokenizers library alone are the ones transformers' tokenizer cuts
+    contexts, starts = zip(*(context_of(p, t) for _, p, t in pairs))
+    hf = AutoTokenizer.from_pretrained(str(ensure_default_model(cache_dir)))
+    args = ([q for q, _, _ in pairs], list(contexts), list(starts), 96, 24)
+    assert make_windows(hf, *args) == make_windows(onnx.tokenizer, *args)
+
+
+def test_conversion_is_checked_and_redone(model_dir, tmp_path, caplog):
+    base = tmp_path / "models" / model_dir.name
+    base.parent.mkdir()
+    base.symlink_to(model_dir, target_is_directory=True)
+    folder = ensure_onnx(base)
+    assert folder == onnx_dir(base, "encoder", "fp32") and folder.parent.parent == base.parent
+    assert is_valid(folder) and {p.name for p in folder.iterdir()} == {GRAPH, DATA, CHECK, STAMP}
+    assert not list(folder.parent.glob(".*tmp-*"))  # written aside and renamed into place
+
+    # a half-written weights file is never loaded: it is converted again
+    data = folder / DATA
+    with data.open("r+b") as f:
+        f.truncate(data.stat().st_size // 2)
+    assert not is_valid(folder)
+    assert is_valid(ensure_onnx(base))
+    assert "converting the encoder to ONNX again" in caplog.text
+
+    # one altered byte in the middle, and a folder written by an older qa, are converted again too
+    with data.open("r+b") as f:
+        f.seek(data.stat().st_size // 2)
+        f.write(b"\xff\x00\xff")
+    assert not is_valid(folder)
+    ensure_onnx(base)
+    check = json.loads((folder / CHECK).read_text())
+    (folder / CHECK).write_text(json.dumps({**check, "layout": LAYOUT - 1}))
+    assert not is_valid(folder)
+    assert is_valid(ensure_onnx(base))
+
+
+def test_a_file_onnx_runtime_cannot_load_is_a_one_line_error(tmp_path):
+    from qa.encoder.onnx_runtime import session
+
+    (tmp_path / GRAPH).write_bytes(b"not a model")
+    with pytest.raises(QAError) as e:
+        session(tmp_path)
+    assert "\n" not in str(e.value) and "delete that folder" in str(e.value)
+
+
+def test_missing_onnxruntime_is_a_one_line_error(monkeypatch):
+    from qa.encoder.onnx_runtime import onnxruntime
+
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    with pytest.raises(QAError) as e:
+        onnxruntime()
+    assert "\n" not in str(e.value) and "pip install onnxruntime" in str(e.value)
+
+
+def test_engine_choice(monkeypatch):
+    monkeypatch.delenv("QA_ENGINE", raising=False)
+    assert choose_engine(None) == ("onnx", "float32")
+    assert choose_engine(None, precision="bf16") == ("torch", "bfloat16")
+    assert choose_engine("sentence-transformers/all-MiniLM-L6-v2") == ("torch", "float32")
+    assert choose_engine(None, "onnx", "int8") == ("onnx", "int8")
+    monkeypatch.setenv("QA_ENGINE", "torch")
+    assert choose_engine(None) == ("torch", "float32")
+    for bad in (dict(model="some/model", engine="onnx"), dict(model=None, engine="onnx", precision="bf16"),
+                dict(model=None, engine="tpu")):
+        with pytest.raises(QAError):
+            choose_engine(**bad)
+
+
+def test_index_built_with_torch_answers_with_onnx(small_corpus, cache_dir, tmp_path, caplog, monkeypatch):
+    import logging
+
+    from qa.api import Index
+
+    monkeypatch.delenv("QA_ENGINE", raising=False)
+    caplog.set_level(logging.INFO, logger="qa")
+    folder = tmp_path / "idx"
+    built = Index.build([small_corpus], folder, cache_dir=cache_dir, engine="torch", precision="float32")
+    assert built.manifest["model"]["engine"] == "torch"
+    assert built.embedder.engine == "onnx"  # questions go through ONNX Runtime all the same
+    answer = built.ask(QUESTION, top_k=3)
+
+    monkeypatch.setenv("QA_ENGINE", "torch")
+    torch_side = Index.open(folder, cache_dir=cache_dir)
+    assert torch_side.embedder.engine == "torch"
+    dev = ["医院党委书记是谁？", "株洲市中心医院在哪里？", "结直肠肛门外科创建了什么学组？"]
+    a, b = built.embed_questions(dev), torch_side.embed_questions(dev)
+    assert np.all(np.sum(a * b, axis=1) > 0.9999)
+    va = np.asarray(built.stored.vectors)
+    assert [list(np.argsort(-va @ v)[:3]) for v in a] == [list(np.argsort(-va @ v)[:3]) for v in b]
+    same = torch_side.ask(QUESTION, top_k=3)
+    assert answer.answer.text == same.answer.text and answer.answer.text
+
+    # re-indexing with the other engine embeds every passage again: no vectors cross engines
+    monkeypatch.delenv("QA_ENGINE")
+    caplog.clear()
+    again = Index.build([small_corpus], folder, cache_dir=cache_dir, engine="onnx")
+    assert again.manifest["model"]["engine"] == "onnx"
+    assert " 0 reused" in caplog.text
