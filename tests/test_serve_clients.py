@@ -151,14 +151,16 @@ def test_token_server_refusals_and_a_deleted_index(seeds_index, cache_dir, tmp_p
 
 
 def test_shell_answers_line_after_line(seeds_index, cache_dir):
-    lines = "\n".join([Q_DEPUTY, ":k 2", ":mode bm25", ":json", Q_SECRETARY, ":mode fuzzy", ":text",
+    # In bm25 mode the secretary question's top passage names another secretary and the verifier withholds
+    # it; the deputy question is answered in every mode.
+    lines = "\n".join([Q_DEPUTY, ":k 2", ":mode bm25", ":json", Q_DEPUTY, ":mode fuzzy", ":text",
                        ":mode hybrid", Q_ABSTAIN, ":all", Q_ABSTAIN, ":nope", "？！", ":quit", Q_DEPUTY]) + "\n"
     res = qa(["shell", "--index", seeds_index.folder, *NO_READER], cache_dir, input=lines)
     assert res.returncode == 0, res.stderr
     out = res.stdout
     assert out.count("000_c13455d065a0bfbb.txt ¶") >= 1 and "[5]" in out  # the first question, 5 passages
     record = json.loads(next(ln for ln in out.splitlines() if ln.startswith("{")))
-    assert record["question"] == Q_SECRETARY and len(record["passages"]) == 2
+    assert record["question"] == Q_DEPUTY and len(record["passages"]) == 2 and not record["abstained"]
     assert out.count("No passage in the index answers this question") == 2 and "Closest passages:" in out
     assert "type :all to see the closest passages" in out
     for said in ["top_k = 2", "mode = bm25", "mode = hybrid", "unknown mode 'fuzzy'", "unknown command ':nope'",
