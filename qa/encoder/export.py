@@ -14,12 +14,12 @@ import json
 import logging
 import os
 import secrets
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from qa.encoder.atomic import build_folder
 from qa.errors import QAError
 
 log = logging.getLogger("qa")
@@ -102,32 +102,19 @@ def ensure_onnx(base_dir: Path, kind: str = "encoder", precision: str = "fp32", 
 
     ``adapt`` changes the base model's weights in place (the reader's trained layers) and returns a span head
     (``weight`` [2, dim], ``bias`` [2]), or None for the plain encoder."""
-    from filelock import FileLock
-
     target = onnx_dir(base_dir, kind, precision, key)
-    if is_valid(target):
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp_prefix = f".{target.name}.tmp-"
-    with FileLock(str(target.parent / f".{target.name}.lock")):
-        if is_valid(target):
-            return target
-        if target.exists():
-            log.warning("converting the %s to ONNX again: %s is incomplete, altered or from another qa",
-                        kind, target)
-            shutil.rmtree(target)
-        for stale in target.parent.glob(f"{tmp_prefix}*"):
-            shutil.rmtree(stale, ignore_errors=True)
-        tmp = target.parent / f"{tmp_prefix}{os.getpid()}-{secrets.token_hex(4)}"
-        tmp.mkdir()
-        try:
-            log.info("converting the %s to ONNX (%s) in %s: once", kind, precision, target)
-            _convert(tmp, base_dir, kind, precision, adapt)
-            os.replace(tmp, target)
-        except ImportError as e:
-            raise QAError(f"converting to ONNX needs the onnx package: pip install onnx ({e.name} missing)") from None
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+
+    def write(tmp: Path) -> None:
+        log.info("converting the %s to ONNX (%s) in %s: once", kind, precision, target)
+        _convert(tmp, base_dir, kind, precision, adapt)
+
+    def redo(old: Path) -> None:
+        log.warning("converting the %s to ONNX again: %s is incomplete, altered or from another qa", kind, old)
+
+    try:
+        build_folder(target, is_valid, write, on_invalid=redo)
+    except ImportError as e:
+        raise QAError(f"converting to ONNX needs the onnx package: pip install onnx ({e.name} missing)") from None
     if not is_valid(target):
         raise QAError(f"the ONNX conversion in {target} does not check out: delete it and try again")
     return target

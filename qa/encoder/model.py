@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import secrets
 import shutil
 import struct
 from importlib import metadata, resources
@@ -14,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from qa.encoder.atomic import build_folder
 from qa.errors import QAError
 
 if TYPE_CHECKING:
@@ -262,34 +262,9 @@ def _write_model(folder: Path, bin_path: Path) -> None:
 
 def ensure_default_model(cache_dir: Path | None = None) -> Path:
     """Return the converted default model folder, building it first if needed."""
-    from filelock import FileLock
-
     bin_path = _bin_path()
     target = _model_dir(Path(cache_dir) if cache_dir is not None else default_cache_dir(), bin_path)
-    if _is_complete(target):
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp_prefix = f".{target.name}.tmp-"
-    # The lock only saves a second process from converting too; the rename alone keeps it correct.
-    with FileLock(str(target.parent / f".{target.name}.lock")):
-        if _is_complete(target):
-            return target
-        for stale in target.parent.glob(f"{tmp_prefix}*"):
-            shutil.rmtree(stale, ignore_errors=True)
-        if target.exists():
-            shutil.rmtree(target)
-        tmp = target.parent / f"{tmp_prefix}{os.getpid()}-{secrets.token_hex(4)}"
-        tmp.mkdir()
-        try:
-            _write_model(tmp, bin_path)
-            try:
-                os.replace(tmp, target)
-            except OSError:
-                if not _is_complete(target):
-                    raise
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    return target
+    return build_folder(target, _is_complete, lambda tmp: _write_model(tmp, bin_path))
 
 
 def load_model(
