@@ -27,5 +27,6 @@ def test_the_wheel_builds_quietly_with_every_package_and_data_file(tmp_path):
     names = set(zipfile.ZipFile(next((tmp_path / "dist").glob("qa-*.whl"))).namelist())
     packages = {p.parent.relative_to(ROOT).as_posix() for p in (ROOT / "qa").rglob("__init__.py")}
     assert {f"{p}/__init__.py" for p in packages} <= names
-    assert {"qa/reader/weights/reader.safetensors", "qa/reader/weights/CARD.md", "qa/serving/web/index.html",
+    assert {"qa/reader/weights/reader.safetensors", "qa/reader/weights/CARD.md", "qa/judge/weights/verifier.json",
+            "qa/judge/weights/CARD.md", "qa/serving/web/index.html",
             "qa/serving/web/app.js", "qa/serving/web/style.css"} <= names
