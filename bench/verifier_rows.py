@@ -27,12 +27,13 @@ def main() -> None:
     ap.add_argument("out", type=Path)
     ap.add_argument("--limit", type=int)
     ap.add_argument("--skip-abstained", action="store_true")
+    ap.add_argument("--read-top", type=int, default=None, help="spans of this many top passages [the reading policy's]")
     a = ap.parse_args()
     qs = [json.loads(line) for line in a.questions.read_text(encoding="utf-8").splitlines() if line.strip()]
     qs = qs[: a.limit]
     for q in qs:
         q["source"] = a.questions.parent.name
-    pipeline_rows(Index.open(a.index), qs, a.out, read_abstained=not a.skip_abstained)
+    pipeline_rows(Index.open(a.index), qs, a.out, read_abstained=not a.skip_abstained, read_top=a.read_top)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,11 @@ from dataclasses import dataclass
 # The kinds a question can ask for; "question_type" in the JSON of `qa ask --json` is one of these.
 TYPES = ("person", "number", "date", "place", "organization", "yes_no", "reason", "other")
 # A date question's granularity: what the answer must at least name.
-GRAINS = ("year", "month", "day", "weekday", "time")
+GRAINS = ("year", "month", "day", "weekday", "time")  # and "ordinal" for a number asked by 第几, "city" for a place
+# A "who" question about an office or a role asks for an individual ("who heads ...", "产科主任是谁"); others
+# ("由谁捐献土地", "who sponsored it") may be answered by an organization.
+_ROLES = re.compile(r"主任|书记|院长|负责人?|领导|医生|护士|党员|专家|队长|组长|\b(?:heads?|headed|director|president|"
+                    r"dean|chief|secretary|doctor|nurse|led|leads?|leader|chair(?:man|woman)?|manager)\b", re.IGNORECASE)
 # Kinds that no span of a passage can answer: the passages are returned with their evidence sentence. A why
 # question keeps its span: the reason is a clause of the passage (CMRC 2018's annotators marked one for each
 # why question; leaving them without a span cost 6.1 F1 on cmrc2018-trial).
@@ -44,11 +48,13 @@ RULES: tuple[Rule, ...] = (
     Rule("organization", r"哪[个家所]?(?:单位|机构|部门|公司|医院|学校|大学|组织|企业|科室|银行|团体)|哪家|"
                          r"\b(?:which|what) (?:hospital|company|organi[sz]ation|department|university|school|"
                          r"institution|agency|team|club|firm|bank)\b", example="由哪家医院牵头？"),
+    Rule("place", r"哪个?城市|哪座城市?|\b(?:which|what) city\b", "city", "全国决赛是在哪个城市举办的？"),
     Rule("place", r"哪里|哪儿|何处|何地|什么地方|哪个地方|在哪|哪个?(?:城市|省份?|国家|县|地区|市|镇|村)|哪座城|"
-                  r"\bwhere\b|\b(?:which|what) (?:city|country|province|county|town|place|region|state)\b",
-         example="全国决赛是在哪个城市举办的？"),
+                  r"\bwhere\b|\b(?:which|what) (?:country|province|county|town|place|region|state)\b",
+         example="在哪里举办的？"),
     Rule("person", r"谁|哪位|哪一位|何人|哪个人|哪些人|\bwho\b|\bwhom\b|\bwhose\b|\bwhich person\b",
          example="新生儿科由谁负责？"),
+    Rule("number", r"第几|\bwhich (?:place|rank|position)\b", "ordinal", "第几位皇后？"),
     Rule("number", r"多少|几(?!乎)|多大|多长|多高|多重|多远|多久|多宽|多深|\bhow (?:many|much|long|old|far|big|large|"
                    r"tall|high|often)\b|\bwhat (?:percentage|percent|number|amount)\b", example="共有多少张床位？"),
     Rule("other", r"\bwhat\b|\bwhich\b|\bhow\b", example="What slogan tells patients whom to look for when ...?"),
@@ -85,4 +91,9 @@ def question_type(question: str) -> QuestionType:
         key = (m.start() if english else 0, n, rule)
         if best is None or key[:2] < best[:2]:
             best = key
-    return QuestionType(best[2].kind, best[2].grain) if best else QuestionType("other")
+    if best is None:
+        return QuestionType("other")
+    kind, grain = best[2].kind, best[2].grain
+    if kind == "person" and _ROLES.search(question):
+        grain = "individual"
+    return QuestionType(kind, grain)

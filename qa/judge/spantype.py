@@ -36,6 +36,9 @@ _PLACE_END = re.compile(r"(?:省|市|县|区|镇|乡|村|街道?|路|国|州|山
 # A person's role or a group, not a name: "优秀共产党员" answers no "who" unless a name comes with it.
 _ROLE_END = re.compile(r"(?:党员|人员|职工|群众|代表|团队|集体|个人|专家|医生|护士|医务人员|志愿者|村民|患者|员工)$")
 _CAPWORD = re.compile(r"\b[A-Z][a-z'’-]+\b")
+# China's provinces and regions: a "which city" question is not answered by one of these alone.
+_PROVINCES = re.compile(r"(?:河北|山西|辽宁|吉林|黑龙江|江苏|浙江|安徽|福建|江西|山东|河南|湖北|湖南|广东|海南|四川|贵州|云南|陕西|"
+                        r"甘肃|青海|台湾|内蒙古|广西|西藏|宁夏|新疆|华北|华东|华南|华中|西南|西北|东北)(?:省|自治区|地区)?")
 _LATIN = re.compile(r"[A-Za-z]")
 _CLAUSE = 24  # a span longer than this many characters is a clause, not a name
 
@@ -54,8 +57,14 @@ def is_person(span: str) -> bool:
     return any(f.startswith("nr") for _, f in pos_flags(span))
 
 
-def is_number(span: str) -> bool:
-    return bool(_NUMERAL.search(span))
+# Numerals that count nothing: ordinals (第一), and words that merely hold a numeral character (一线, 统一, 荆州一医).
+_NOT_COUNTING = re.compile(r"第[一二三四五六七八九十百千零〇两\d]+|一(?:线|起|直|些|体|致|定|般|切|同|道|流|医|院|旦|带|度|贯)|"
+                           r"(?:统|唯|同|进|万|之|单|合)一|数(?:据|字|量|学|码|值)|[十万]分|千万|半(?:岛|导体)")
+
+
+def is_number(span: str, ordinal: bool = False) -> bool:
+    """True when the span holds a number that counts something (an ordinal too, when ``ordinal``)."""
+    return bool(_NUMERAL.search(span if ordinal else _NOT_COUNTING.sub(" ", span)))
 
 
 def is_date(span: str, grain: str | None = None) -> bool:
@@ -80,7 +89,7 @@ def matches(span: str, qt: QuestionType) -> bool:
     if kind == "person":
         return is_person(span)
     if kind == "number":
-        return is_number(span)
+        return is_number(span, qt.grain == "ordinal")
     if kind == "date":
         return is_date(span, qt.grain)
     if kind == "place":
@@ -98,7 +107,7 @@ def contradicts(span: str, qt: QuestionType) -> bool:
     if not text:
         return True
     if kind == "number":
-        return not is_number(text)
+        return not is_number(text, qt.grain == "ordinal")
     if kind == "date":
         if qt.grain is not None and is_date(text, qt.grain):
             return False
@@ -107,14 +116,23 @@ def contradicts(span: str, qt: QuestionType) -> bool:
         if qt.grain is not None:
             # a coarser date than asked (2021年8月 for "which day") contradicts; a bare number may be a year
             return is_date(text) or not is_number(text) or qt.grain != "year"
-        return not is_date(text)
+        # English "when" questions may be answered by a condition ("only when ..."): only a Chinese span
+        # without any date contradicts.
+        return not is_date(text) and bool(re.search(r"[\u4e00-\u9fff]", text))
     if kind == "person":
         if is_person(text):
             return False
         has_cjk = bool(re.search(r"[\u4e00-\u9fff]", text))
-        return (len(text) > _CLAUSE or bool(re.search(r"\d", text))
-                or (has_cjk and bool(_ORG_END.search(text) or _PLACE_END.search(text)) and len(text) > 4)
+        too_long = len(text) > _CLAUSE if has_cjk else len(text.split()) > 8
+        # An organization answers "who donated the land" but not "who heads the department".
+        organization = has_cjk and bool(_ORG_END.search(text) or _PLACE_END.search(text)) and len(text) > 4
+        return (too_long or bool(re.search(r"\d", text)) or (organization and qt.grain == "individual")
                 or (has_cjk and bool(_ROLE_END.search(text))))
+    if kind == "place" and qt.grain == "city" and re.search(r"[\u4e00-\u9fff]", text) and "市" not in text:
+        if _PROVINCES.search(text) and not _PROVINCES.sub("", re.sub(r"[、,，和与及\s]|赛区|地区", "", text)):
+            return True
     if kind in ("place", "organization"):
-        return bool(re.fullmatch(r"[\d\s.,%，．]+", text)) or len(text) > 2 * _CLAUSE
+        too_long = len(text.split()) > 12 if _LATIN.search(text) and not re.search(r"[\u4e00-\u9fff]", text) \
+            else len(text) > 2 * _CLAUSE
+        return bool(re.fullmatch(r"[\d\s.,%，．]+", text)) or too_long
     return False

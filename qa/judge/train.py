@@ -24,12 +24,13 @@ CORRECT_F1 = 0.5  # an answer counts as right when its F1 against a reference re
 
 
 def fit(rows: list[dict], seed: int = SEED, c: float = 1.0) -> dict:
-    """A logistic regression on the rows that reach the verifier (a span, retrieval evidence holds)."""
+    """A logistic regression on the spans that reach the verifier: every span the reader found in the
+    passages it may read, of questions whose retrieval evidence holds."""
     from sklearn.linear_model import LogisticRegression
 
-    use = [r for r in rows if r["x"] is not None and not r["retrieval_abstained"]]
-    X = np.array([r["x"] for r in use])
-    y = np.array([int(r["right"]) for r in use])
+    use = [k for r in rows if not r["retrieval_abstained"] for k in r.get("candidates", [])]
+    X = np.array([k["x"] for k in use])
+    y = np.array([int(k["right"]) for k in use])
     mean, scale = X.mean(0), X.std(0)
     scale[scale < 1e-9] = 1.0
     model = LogisticRegression(C=c, max_iter=5000, random_state=seed).fit((X - mean) / scale, y)
@@ -38,30 +39,45 @@ def fit(rows: list[dict], seed: int = SEED, c: float = 1.0) -> dict:
             "thresholds": dict(DEFAULT_THRESHOLDS), "trained_on": len(use), "positives": int(y.sum()), "seed": seed}
 
 
+def refresh(rows: list[dict], questions: Path) -> None:
+    """Computes the spans' typing features again by today's rules (qa/judge/qtype.py, spantype.py)."""
+    from qa.judge.features import refresh_typing
+    from qa.judge.qtype import question_type
+
+    text = {str(q["id"]): q["question"] for q in map(json.loads, questions.read_text(encoding="utf-8").splitlines())}
+    for r in rows:
+        qt = question_type(text[r["id"]])
+        for k in r.get("candidates", []):
+            k["x"] = refresh_typing(k["x"], k["answer"], qt)
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m qa.judge.train", description=__doc__.split("\n\n")[0])
     ap.add_argument("--rows", type=Path, default=Path("/tmp/qa-verifier/rows.jsonl"),
                     help="rows made by python -m qa.evaluation.verifier_data")
     ap.add_argument("--out", type=Path, default=None, help="weights file [default: qa/judge/weights/verifier.json]")
     ap.add_argument("--no-code-switch", action="store_true", help="leave out the English-over-Chinese questions")
+    ap.add_argument("--questions", type=Path, default=None,
+                    help="the set's questions [ROWS' folder/set/questions.jsonl]: typing features are refreshed from them")
     ap.add_argument("--seed", type=int, default=SEED)
     ap.add_argument("--c", type=float, default=1.0, help="inverse regularisation strength")
-    ap.add_argument("--thresholds", default="zh>zh=0.08,en>zh=0,en>en=0,*=0",
+    ap.add_argument("--thresholds", default="zh>zh=0.025,en>zh=0,en>en=0,*=0",
                     help="probability to answer, by language pair (from bench/verifier_calibrate.py)")
+    ap.add_argument("--decision", default="read_on=5,alternate_margin=-9,unit_rule=1",
+                    help="how the judge uses the probability (qa/judge/judging.py; from bench/verifier_calibrate.py)")
     a = ap.parse_args(argv)
     from qa.judge.verifier import shipped_weights
 
     rows = [json.loads(line) for line in a.rows.read_text(encoding="utf-8").splitlines() if line.strip()]
-    for r in rows:  # rows made by a version that also counted the passages with a span (since dropped)
-        if r["x"] is not None and len(r["x"]) == len(NAMES) + 1:
-            del r["x"][NAMES.index("span_in_question") + 1]
+    refresh(rows, a.questions or a.rows.parent / "set" / "questions.jsonl")
     if a.no_code_switch:
         rows = [r for r in rows if r["source"] != "cmrc-code-switched"]
     weights = fit(rows, a.seed, a.c)
     weights["thresholds"] = {k: float(v) for k, v in (t.split("=") for t in a.thresholds.split(","))}
+    weights["decision"] = {k: float(v) for k, v in (t.split("=") for t in a.decision.split(","))}
     out = a.out or shipped_weights()
     out.write_text(json.dumps(weights, indent=1) + "\n", encoding="utf-8")
-    print(f"wrote {out}: {weights['trained_on']} answers, {weights['positives']} right", file=sys.stderr)
+    print(f"wrote {out}: {weights['trained_on']} spans, {weights['positives']} right", file=sys.stderr)
 
 
 if __name__ == "__main__":

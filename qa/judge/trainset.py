@@ -71,12 +71,30 @@ def code_switch(question: str) -> str:
     return " ".join(words).strip() + "?"
 
 
+def swap_subject(question: str, pool: dict[str, list[str]], rng: random.Random) -> str | None:
+    """The question with one named subject (jieba nr/ns/nt) swapped for another of its kind from ``pool``;
+    None when it names none."""
+    import jieba.posseg
+
+    words = [(w.word, w.flag) for w in jieba.posseg.cut(question)]
+    choices = [(i, [o for o in pool[f] if o != w and o not in question])
+               for i, (w, f) in enumerate(words) if f in pool and len(w) >= 2]
+    choices = [(i, others) for i, others in choices if others]
+    if not choices:
+        return None
+    i, others = choices[rng.randrange(len(choices))]
+    words[i] = (others[rng.randrange(len(others))], words[i][1])
+    return "".join(w for w, _ in words)
+
+
 def make_set(bench: Path, out: Path, seed: int = 13, cmrc_articles: int = 360, squad_articles: int = 4,
-             questions_zh: int = 700, questions_en: int = 250, questions_squad: int = 400) -> tuple[Path, Path]:
+             questions_zh: int = 700, questions_en: int = 250, questions_squad: int = 400,
+             questions_swapped: int = 200) -> tuple[Path, Path]:
     """Writes corpus.jsonl and questions.jsonl under ``out``; returns their paths.
 
     cmrc2018-train: the first ``cmrc_articles`` paragraphs; half of them with the sentences answering their
-    first two questions cut. squadshifts-wiki: the first even-numbered articles, a third of their paragraphs
+    first two questions cut; ``questions_swapped`` more of their questions, unanswerable, with a named subject
+    swapped for another of its kind. squadshifts-wiki: the first even-numbered articles, a third of their paragraphs
     dropped (their questions meet only the article's other paragraphs). A question is answerable when one of
     its answers is still in its gold paragraph as indexed. English-over-Chinese questions are code-switched
     cmrc questions."""
@@ -107,6 +125,22 @@ def make_set(bench: Path, out: Path, seed: int = 13, cmrc_articles: int = 360, s
         ok = any(a in indexed[q["gold"][0]] for a in q["answers"])
         questions.append({"id": q["id"] + "-en", "question": code_switch(q["question"]), "lang": "en",
                           "answers": q["answers"] if ok else [], "source": "cmrc-code-switched"})
+    # Swapped subjects: the question now asks about a person, place or organization its passage never names.
+    import jieba.posseg
+
+    pool: dict[str, list[str]] = {"nr": [], "ns": [], "nt": []}
+    for q in zh:
+        for w in jieba.posseg.cut(q["question"]):
+            if w.flag in pool and len(w.word) >= 2 and w.word not in pool[w.flag]:
+                pool[w.flag].append(w.word)
+    swapped = 0
+    for q in zh[questions_zh + questions_en:]:
+        if swapped >= questions_swapped:
+            break
+        if (text := swap_subject(q["question"], pool, rng)) is not None:
+            questions.append({"id": q["id"] + "-swap", "question": text, "lang": "zh", "answers": [],
+                              "source": "cmrc-swapped"})
+            swapped += 1
     articles = [f"squadshifts-wiki-{2 * k}" for k in range(squad_articles)]
     squad_c = [p for p in _jsonl(bench / "squadshifts-wiki" / "corpus.jsonl") if p["id"].rsplit("-", 1)[0] in articles]
     dropped = {p["id"] for n, p in enumerate(squad_c) if n % 3 == 2}

@@ -14,6 +14,7 @@ from qa.errors import QAError
 from qa.judge.features import NAMES
 
 WEIGHTS_NAME = "verifier.json"
+DECISION = {"read_on": 0, "alternate_margin": 0.0, "unit_rule": False}
 
 
 def shipped_weights() -> Path:
@@ -29,9 +30,14 @@ class Verifier:
     """P(the reader's answer is right) from a feature vector, and the threshold by language pair to answer."""
 
     def __init__(self, mean: np.ndarray, scale: np.ndarray, coef: np.ndarray, intercept: float,
-                 thresholds: dict[str, float]):
+                 thresholds: dict[str, float], decision: dict | None = None):
         self.mean, self.scale, self.coef, self.intercept = mean, scale, coef, float(intercept)
         self.thresholds = thresholds
+        decision = {**DECISION, **(decision or {})}
+        # How the judge uses the probability (calibrated with the thresholds; see CARD.md).
+        self.read_on = int(decision["read_on"])  # top passages whose spans may answer when the chosen one fails
+        self.alternate_margin = float(decision["alternate_margin"])  # the reader's own trust such a span needs
+        self.unit_rule = bool(decision["unit_rule"])  # a Chinese number in the wrong measure word never answers
 
     @classmethod
     def load(cls, path: Path | None = None) -> Verifier:
@@ -47,7 +53,11 @@ class Verifier:
             thresholds = {str(k): float(v) for k, v in data["thresholds"].items()}
             if "*" not in thresholds:
                 raise ValueError("it has no default threshold '*'")
-            return cls(*arrays, float(data["intercept"]), thresholds)
+            decision = data.get("decision", {})
+            if not isinstance(decision, dict) or set(decision) - set(DECISION):
+                raise ValueError(f"its decision holds keys other than {', '.join(DECISION)}")
+            return cls(*arrays, float(data["intercept"]), thresholds,
+                       {k: float(v) for k, v in decision.items()})
         except FileNotFoundError:
             raise QAError(f"verifier weights not found: {path}") from None
         except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as e:

@@ -173,3 +173,21 @@ def read_answers(reader: Reader, answers: list[Answer], policy: ReadingPolicy | 
             unsure = unsure and ans.abstained
         out.append(replace(ans, hits=hits, answer=hits[best[1]].answer, abstained=abstain and unsure, read=True))
     return out
+
+
+def read_more(reader: Reader, answers: list[Answer], ranks: list[list[int]]) -> list[Answer]:
+    """Answers whose hits at the given ranks (0-based) carry the reader's span too, read in one batch; the
+    chosen answer and the abstain decision are left as they were."""
+    jobs = [(a_i, r) for a_i, rs in enumerate(ranks) for r in rs
+            if r < len(answers[a_i].hits) and answers[a_i].hits[r].answer is None]
+    pairs = []
+    for a_i, r in jobs:
+        p = answers[a_i].hits[r].passage
+        pairs.append((answers[a_i].question, "\n".join(s for s in (p.title, p.section) if s), p.text))
+    hits = [list(a.hits) for a in answers]
+    for (a_i, r), span in zip(jobs, reader.read(pairs)):
+        h = hits[a_i][r]
+        if span is not None and _WORDY.search(h.passage.text[span.start:span.end]):
+            ext = _extract(h.passage, span)
+            hits[a_i][r] = replace(h, answer=ext, sentence=_sentence_holding(h.passage, ext.offset, h.sentence))
+    return [replace(a, hits=hs) for a, hs in zip(answers, hits)]
