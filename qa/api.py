@@ -14,7 +14,7 @@ from qa.encoder.embedder import Embedder, bf16_is_native
 from qa.errors import QAError
 from qa.index import store
 from qa.index.build import LocalWorkers, Reuse
-from qa.index.languages import ANALYZER_VERSION
+from qa.index.languages import ANALYZER_VERSION, prepare_pos_tagging
 from qa.judge.judging import JudgePolicy, evidence_of, read_and_judge
 from qa.judge.verifier import Verifier, shared_verifier
 from qa.reader.model import Reader
@@ -237,6 +237,7 @@ class Index:
         if reader:
             if self._evidence is None:
                 self._evidence = evidence_of(self.answerer)
+            prepare_pos_tagging()  # the judgement tags words with jieba.posseg: from the tables, not loaded whole
             answers = read_and_judge(self.reader, answers, vectors, self.reading, self._evidence,
                                      self.verifier, abstain=abstain)
         return answers

@@ -162,9 +162,20 @@ def stem(words: list[str], lang: str) -> list[str]:
 def _jieba():
     import jieba
 
+    from qa.index.jieba_tables import install
+
     jieba.setLogLevel(60)
-    jieba.initialize()
+    install(jieba)  # its dictionary read where a text looks (qa/index/jieba_tables.py), not loaded whole
+    jieba.initialize()  # does nothing once the tables are in place
     return jieba
+
+
+def prepare_pos_tagging() -> None:
+    """Make ``jieba.posseg`` read its tags from the tables too, before anything imports it (the answer
+    judgement tags spans and questions with it)."""
+    from qa.index.jieba_tables import install
+
+    install(_jieba(), pos=True)
 
 
 def _bigrams(run: str) -> list[str]:
