@@ -9,11 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.documents import ReadReport
 from qa.encoder.embedder import Embedder, bf16_is_native
 from qa.errors import QAError
 from qa.index import store
-from qa.index.build import LocalWorkers, Reuse
 from qa.index.languages import ANALYZER_VERSION, prepare_pos_tagging
 from qa.judge.judging import JudgePolicy, evidence_of, read_and_judge
 from qa.judge.verifier import Verifier, shared_verifier
@@ -108,7 +106,8 @@ class Index:
         if embedder.precision == "bfloat16" and not bf16_is_native():
             log.warning("this CPU has no native bfloat16 (AMX or AVX512-BF16): bf16 will be slower than float32")
         store.choose_index_type(0, index_type)  # a bad --index-type fails before any work
-        from qa.index.build import stream_build, unchanged
+        from qa.documents import ReadReport
+        from qa.index.build import Reuse, stream_build, unchanged
 
         with store.write_lock(folder), _workers(embedder, ray) as workers:
             report = ReadReport()
@@ -313,6 +312,8 @@ def _up_to_date(folder: Path, embedder: Embedder, sources: list[dict], index_typ
 def _workers(embedder: Embedder, ray: str | bool | None) -> Iterator:
     """This process, or Ray workers (started here or joined) for as long as the build runs."""
     if ray is None or ray is False:
+        from qa.index.build import LocalWorkers
+
         yield LocalWorkers(embedder)
         return
     from qa.index.ray_workers import RayWorkers
