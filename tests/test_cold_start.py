@@ -166,3 +166,18 @@ def test_the_compact_tokenizer_copy_encodes_as_the_original(model_dir, tmp_path)
     st = original.stat()
     os.utime(original, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
     assert compact_path(original) != old  # a changed original is read again, never through the old copy
+
+
+def test_a_bm25_index_read_without_bm25s_saves_as_bm25s_does(tmp_path):
+    import bm25s
+
+    from qa.index.lexical import LexicalIndex
+
+    texts = [p.read_text(encoding="utf-8")[:2000] for p in sorted(SEEDS.glob("*.txt"))]
+    LexicalIndex.build(texts).save(tmp_path / "a")
+    LexicalIndex.load(tmp_path / "a").save(tmp_path / "b")  # a generation written from an opened one
+    bm25s.BM25.load(str(tmp_path / "a"), load_corpus=False, mmap=True).save(str(tmp_path / "c"), corpus=None)
+    for name in ("data.csc.index.npy", "indices.csc.index.npy", "indptr.csc.index.npy", "params.index.json"):
+        assert (tmp_path / "b" / name).read_bytes() == (tmp_path / "c" / name).read_bytes(), name
+    for name in ("vocab.index.json", "langs.txt", "analysis.json"):
+        assert (tmp_path / "b" / name).read_bytes() == (tmp_path / "a" / name).read_bytes(), name

@@ -118,6 +118,7 @@ class StoredScores:
     """A bm25s index saved in ``folder``, memory-mapped, with bm25s's ``scores`` and ``get_scores``."""
 
     def __init__(self, folder: Path, params: dict):
+        self.params = params
         self.dtype = np.dtype(params.get("dtype", "float32"))
         self.int_dtype = np.dtype(params.get("int_dtype", "int32"))
         self.scores = {name: np.load(folder / file, mmap_mode="r") for name, file in MATRIX_FILES.items()}
@@ -146,3 +147,12 @@ class StoredScores:
         for start, end in zip(indptr[q], indptr[q + 1]):
             np.add.at(out, indices[start:end], data[start:end])
         return out
+
+    def save(self, folder: str, corpus=None) -> None:
+        """Written as bm25s writes a loaded index (a generation copied into a new one); the caller writes
+        the vocabulary."""
+        import bm25s
+
+        model = bm25s.BM25(**{k: v for k, v in self.params.items() if k not in ("num_docs", "version")})
+        model.scores, model.vocab_dict, model.nonoccurrence_array = self.scores, {}, None
+        model.save(folder, corpus=corpus)
