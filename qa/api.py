@@ -12,7 +12,7 @@ import numpy as np
 from qa.encoder.embedder import Embedder, bf16_is_native
 from qa.errors import QAError
 from qa.index import store
-from qa.index.languages import ANALYZER_VERSION, prepare_pos_tagging
+from qa.index.languages import ANALYZER_VERSION, CHINESE, prepare_pos_tagging, write_jieba_tables
 from qa.judge.judging import JudgePolicy, evidence_of, read_and_judge
 from qa.judge.verifier import Verifier, shared_verifier
 from qa.reader.model import Reader
@@ -139,6 +139,8 @@ class Index:
                 "engine": workers.name,
             }
             store.publish_generation(folder, gen, stats.passages, meta, index_type=index_type)
+        if CHINESE in stats.languages:
+            write_jieba_tables()  # here, once, rather than in the first question's cold start
         return cls.open(folder, model=model, cache_dir=cache_dir)
 
     @classmethod

@@ -75,7 +75,7 @@ def test_jieba_cuts_and_tags_from_the_tables_as_from_its_own_dictionary(cache_di
     from qa.index import jieba_tables
 
     monkeypatch.setenv("QA_CACHE_DIR", str(cache_dir))
-    folder = jieba_tables._tables(jieba)
+    folder = jieba_tables.tables(jieba)
     assert folder is not None
     own = jieba.Tokenizer()
     own.initialize()

@@ -153,7 +153,7 @@ def _write(jieba, folder: Path) -> None:
 
 
 @lru_cache(maxsize=1)
-def _tables(jieba) -> Path | None:
+def tables(jieba) -> Path | None:
     """The folder of the tables of jieba's default dictionary, written on first use; None when it cannot be."""
     from qa.encoder.atomic import build_folder
 
@@ -171,12 +171,12 @@ def install(jieba, pos: bool = False) -> None:
         dt = jieba.dt
         if dt.dictionary != jieba.DEFAULT_DICT:
             return
-        if not dt.initialized and (folder := _tables(jieba)):
+        if not dt.initialized and (folder := tables(jieba)):
             info = json.loads((folder / INFO_FILE).read_text(encoding="utf-8"))
             dt.FREQ = BucketTable(folder / FREQ_FILE, lambda whole: setattr(dt, "FREQ", whole))
             dt.total = info["total"]
             dt.initialized = True
-        if pos and "jieba.posseg" not in sys.modules and (folder := _tables(jieba)):
+        if pos and "jieba.posseg" not in sys.modules and (folder := tables(jieba)):
             tags = BucketTable(folder / TAGS_FILE)
             posseg = _posseg_module(jieba).dt
             posseg.word_tag_tab = tags

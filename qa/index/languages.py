@@ -189,6 +189,15 @@ def _jieba():
     return jieba
 
 
+def write_jieba_tables() -> None:
+    """Write the tables of jieba's dictionary into the cache if they are not there yet."""
+    import jieba
+
+    from qa.index.jieba_tables import tables
+
+    tables(jieba)
+
+
 def prepare_pos_tagging() -> None:
     """Make ``jieba.posseg`` read its tags from the tables too, before anything imports it (the answer
     judgement tags spans and questions with it)."""
