@@ -9,12 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.documents import ReadReport
 from qa.encoder.embedder import Embedder, bf16_is_native
 from qa.errors import QAError
 from qa.index import store
-from qa.index.build import LocalWorkers, Reuse
-from qa.index.languages import ANALYZER_VERSION
+from qa.index.languages import ANALYZER_VERSION, CHINESE, prepare_pos_tagging, write_jieba_tables
 from qa.judge.judging import JudgePolicy, evidence_of, read_and_judge
 from qa.judge.verifier import Verifier, shared_verifier
 from qa.reader.model import Reader
@@ -108,7 +106,8 @@ class Index:
         if embedder.precision == "bfloat16" and not bf16_is_native():
             log.warning("this CPU has no native bfloat16 (AMX or AVX512-BF16): bf16 will be slower than float32")
         store.choose_index_type(0, index_type)  # a bad --index-type fails before any work
-        from qa.index.build import stream_build, unchanged
+        from qa.documents import ReadReport
+        from qa.index.build import Reuse, stream_build, unchanged
 
         with store.write_lock(folder), _workers(embedder, ray) as workers:
             report = ReadReport()
@@ -140,6 +139,8 @@ class Index:
                 "engine": workers.name,
             }
             store.publish_generation(folder, gen, stats.passages, meta, index_type=index_type)
+        if CHINESE in stats.languages:
+            write_jieba_tables()  # here, once, rather than in the first question's cold start
         return cls.open(folder, model=model, cache_dir=cache_dir)
 
     @classmethod
@@ -237,6 +238,7 @@ class Index:
         if reader:
             if self._evidence is None:
                 self._evidence = evidence_of(self.answerer)
+            prepare_pos_tagging()  # the judgement tags words with jieba.posseg: from the tables, not loaded whole
             answers = read_and_judge(self.reader, answers, vectors, self.reading, self._evidence,
                                      self.verifier, abstain=abstain)
         return answers
@@ -312,6 +314,8 @@ def _up_to_date(folder: Path, embedder: Embedder, sources: list[dict], index_typ
 def _workers(embedder: Embedder, ray: str | bool | None) -> Iterator:
     """This process, or Ray workers (started here or joined) for as long as the build runs."""
     if ray is None or ray is False:
+        from qa.index.build import LocalWorkers
+
         yield LocalWorkers(embedder)
         return
     from qa.index.ray_workers import RayWorkers

@@ -13,10 +13,10 @@ def build_folder(target: Path, is_valid: Callable[[Path], bool], write: Callable
                  on_invalid: Callable[[Path], None] | None = None) -> Path:
     """``target`` as ``write`` makes it, unless a valid one is there; a half-written folder is never left
     under its name. ``on_invalid`` hears of a folder that is there but not valid before it is replaced."""
-    from filelock import FileLock
-
     if is_valid(target):
         return target
+    from filelock import FileLock  # only to write: a valid folder is the common case, and the import costs
+
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp_prefix = f".{target.name}.tmp-"
     # The lock only saves a second process from converting too; the rename alone keeps it correct.

@@ -6,12 +6,17 @@ Here what needs the whole corpus (each word's document frequency, the mean lengt
 then each slice's scores are computed and written straight into their places in the final matrix, so a
 build holds the matrix and one slice. The scores come from bm25s's own scorer functions, and the matrix
 is the one bm25s builds (`tests/test_scale.py` checks it value for value).
+
+A saved matrix is read back and scored here too (``StoredScores``), as bm25s's numpy backend scores it,
+without importing bm25s: its import brings scipy and tqdm's asyncio, a fifth of a second of a cold start.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from itertools import chain
+from pathlib import Path
 
 import numpy as np
 
@@ -103,3 +108,51 @@ def sliced_bm25(k1: float = 1.2, b: float = 0.75):
                                 int_dtype=self.int_dtype)
 
     return SlicedBM25(k1=k1, b=b)
+
+
+PARAMS_FILE = "params.index.json"
+MATRIX_FILES = {"data": "data.csc.index.npy", "indices": "indices.csc.index.npy", "indptr": "indptr.csc.index.npy"}
+
+
+class StoredScores:
+    """A bm25s index saved in ``folder``, memory-mapped, with bm25s's ``scores`` and ``get_scores``."""
+
+    def __init__(self, folder: Path, params: dict):
+        self.params = params
+        self.dtype = np.dtype(params.get("dtype", "float32"))
+        self.int_dtype = np.dtype(params.get("int_dtype", "int32"))
+        self.scores = {name: np.load(folder / file, mmap_mode="r") for name, file in MATRIX_FILES.items()}
+        self.scores["num_docs"] = params["num_docs"]
+
+    @classmethod
+    def load(cls, folder: Path):
+        """The index in ``folder``: read here when bm25s's numpy backend would score it with the matrix alone
+        (the BM25 variants bm25s saves; not BM25L/BM25+), else by bm25s itself."""
+        params = json.loads((folder / PARAMS_FILE).read_text(encoding="utf-8"))
+        if params.get("method", "lucene") in ("bm25l", "bm25+") or params.get("backend", "numpy") != "numpy" \
+                or params.get("num_docs") is None:
+            import bm25s
+
+            return bm25s.BM25.load(str(folder), load_corpus=False, mmap=True)
+        return cls(folder, params)
+
+    def get_scores(self, ids: list[int]) -> np.ndarray:
+        """Every passage's BM25 for word ids, summed word by word as bm25s sums them."""
+        sc = self.scores
+        q = np.asarray(ids, dtype=self.int_dtype)
+        indptr, indices, data = sc["indptr"], sc["indices"], sc["data"]
+        if int(q.max(initial=0)) >= len(indptr) - 1:
+            raise ValueError("a word id beyond the index's vocabulary")
+        out = np.zeros(sc["num_docs"], dtype=self.dtype)
+        for start, end in zip(indptr[q], indptr[q + 1]):
+            np.add.at(out, indices[start:end], data[start:end])
+        return out
+
+    def save(self, folder: str, corpus=None) -> None:
+        """Written as bm25s writes a loaded index (a generation copied into a new one); the caller writes
+        the vocabulary."""
+        import bm25s
+
+        model = bm25s.BM25(**{k: v for k, v in self.params.items() if k not in ("num_docs", "version")})
+        model.scores, model.vocab_dict, model.nonoccurrence_array = self.scores, {}, None
+        model.save(folder, corpus=corpus)

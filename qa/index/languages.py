@@ -137,9 +137,28 @@ def stopwords(lang: str) -> frozenset[str]:
     name = _STOPWORD_LISTS.get(lang)
     if name is None:
         return frozenset()
+    return frozenset(getattr(_bm25s_stopwords(), name))
+
+
+@lru_cache(maxsize=1)
+def _bm25s_stopwords():
+    """bm25s's stop-word lists (a module of tuples, importing nothing), read without running bm25s's package
+    import, which brings scipy and tqdm's asyncio: a fifth of a second of an English question's cold start."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    if "bm25s" not in sys.modules and (spec := importlib.util.find_spec("bm25s")) is not None \
+            and spec.submodule_search_locations:
+        path = Path(next(iter(spec.submodule_search_locations))) / "stopwords.py"
+        module_spec = importlib.util.spec_from_file_location("_qa_bm25s_stopwords", path)
+        if path.is_file() and module_spec is not None and module_spec.loader is not None:
+            module = importlib.util.module_from_spec(module_spec)
+            module_spec.loader.exec_module(module)
+            return module
     import bm25s.stopwords
 
-    return frozenset(getattr(bm25s.stopwords, name))
+    return bm25s.stopwords
 
 
 @lru_cache(maxsize=None)
@@ -162,9 +181,29 @@ def stem(words: list[str], lang: str) -> list[str]:
 def _jieba():
     import jieba
 
+    from qa.index.jieba_tables import install
+
     jieba.setLogLevel(60)
-    jieba.initialize()
+    install(jieba)  # its dictionary read where a text looks (qa/index/jieba_tables.py), not loaded whole
+    jieba.initialize()  # does nothing once the tables are in place
     return jieba
+
+
+def write_jieba_tables() -> None:
+    """Write the tables of jieba's dictionary into the cache if they are not there yet."""
+    import jieba
+
+    from qa.index.jieba_tables import tables
+
+    tables(jieba)
+
+
+def prepare_pos_tagging() -> None:
+    """Make ``jieba.posseg`` read its tags from the tables too, before anything imports it (the answer
+    judgement tags spans and questions with it)."""
+    from qa.index.jieba_tables import install
+
+    install(_jieba(), pos=True)
 
 
 def _bigrams(run: str) -> list[str]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.index import languages as L
-from qa.index.bm25 import sliced_bm25
+from qa.index.bm25 import StoredScores, sliced_bm25
 
 TOKENS_FILE = "tokens.tsv"
 LANGS_FILE = "langs.txt"
@@ -127,7 +127,7 @@ class LexicalIndex:
     @classmethod
     def load(cls, folder: Path) -> "LexicalIndex":
         # Memory-mapped: the BM25 matrix of ten million passages stays on disk, read where a query looks.
-        model = _bm25s().BM25.load(str(folder), load_corpus=False, mmap=True)
+        model = StoredScores.load(folder)
         vocab = json.loads((folder / "vocab.index.json").read_text(encoding="utf-8"))
         path = folder / LANGS_FILE
         langs = path.read_text(encoding="utf-8").split() if path.is_file() else None

@@ -21,7 +21,6 @@ from pathlib import Path
 import numpy as np
 
 from qa import __version__
-from qa.documents import sha256_of
 from qa.errors import QAError
 from qa.index import ivfpq
 from qa.index.lexical import LexicalIndex
@@ -188,6 +187,8 @@ def publish_generation(folder: Path, gen: Path, n: int, meta: dict, index_type: 
         dense = make_dense(vectors, kind)
         faiss.write_index(dense, str(gen / "dense.faiss"))
         del vectors
+        from qa.documents import sha256_of
+
         files = {
             str(p.relative_to(gen)): {"size": p.stat().st_size, "sha256": sha256_of(p)}
             for p in sorted(gen.rglob("*")) if p.is_file()
@@ -272,6 +273,13 @@ def read_manifest(folder: Path, gen: Path | None = None) -> dict:
 _REQUIRED = ("passages.jsonl", "vectors.npy", "dense.faiss")
 
 
+def _sha256(path: Path) -> str:
+    # imported here: the document readers (charset-normalizer and more) are no part of answering a question
+    from qa.documents import sha256_of
+
+    return sha256_of(path)
+
+
 def verify(folder: Path, manifest: dict, checksums: bool = False, gen: Path | None = None) -> None:
     """Check every file the manifest lists is there with its recorded size (and checksum)."""
     gen = gen or current_generation(folder)
@@ -285,7 +293,7 @@ def verify(folder: Path, manifest: dict, checksums: bool = False, gen: Path | No
         path = gen / name
         try:
             size, digest = int(info["size"]), info["sha256"]
-            ok = path.is_file() and path.stat().st_size == size and (not checksums or sha256_of(path) == digest)
+            ok = path.is_file() and path.stat().st_size == size and (not checksums or _sha256(path) == digest)
         except (OSError, KeyError, TypeError, ValueError):
             ok = False
         if not ok:
