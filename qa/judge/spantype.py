@@ -46,6 +46,9 @@ _CLAUSE = 24  # a span longer than this many characters is a clause, not a name
 @lru_cache(maxsize=4096)
 def pos_flags(text: str) -> tuple[tuple[str, str], ...]:
     """jieba part-of-speech (word, flag) pairs of a span: nr person, ns place, nt organization, m numeral."""
+    from qa.index.languages import prepare_pos_tagging
+
+    prepare_pos_tagging()  # jieba.posseg's tags from the cached tables, not its whole dictionary
     import jieba.posseg
 
     return tuple((w.word, w.flag) for w in jieba.posseg.cut(text) if w.word.strip())
