@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -204,8 +205,13 @@ def test_index_in_bf16_is_asked_in_float32_and_finds_the_same_passage(tmp_path, 
         answers[precision] = json.loads(res.stdout)["passages"][0]
     assert "33个党支部" in answers["bf16"]["text"]
     assert answers["bf16"]["paragraph"] == answers["float32"]["paragraph"]
+    # bf16 vectors are unit length like float32's (their norms were 0.1-0.3% off, which reordered near-ties)
+    vecs = {p: np.load(next((tmp_path / f"idx-{p}").glob("gen-*/vectors.npy"))).astype(np.float32)
+            for p in ("float32", "bf16")}
+    assert np.abs(np.linalg.norm(vecs["bf16"], axis=1) - 1.0).max() < 1e-5
+    assert float(np.mean(np.sum(vecs["bf16"] * vecs["float32"], axis=1))) > 0.9999
     # the same files at another precision are a change: the index is rebuilt
-    res = run(["index", corpus, "--index", tmp_path / "idx-bf16", "-q"], cli_env)
+    res = run(["index", corpus, "--index", tmp_path / "idx-bf16", "--precision", "float32", "-q"], cli_env)
     assert res.exit_code == 0 and "up to date" not in res.stderr
     res = run(["index", corpus, "--index", tmp_path / "idx-x", "--precision", "int3"], cli_env)
     assert res.exit_code == 1 and res.stderr.strip() == "error: unknown precision 'int3': use float32, bf16 or int8"

@@ -202,4 +202,9 @@ class Embedder:
             convert_to_numpy=True,
             show_progress_bar=progress,
         )
-        return np.ascontiguousarray(vecs, dtype=np.float32)
+        vecs = np.asarray(vecs, dtype=np.float32)
+        # In bfloat16 the model's own normalization leaves norms 0.1-0.3% off one, enough to reorder
+        # passages whose float32 cosines differ by less than that; normalizing again in float32 brings the
+        # vectors within cosine 0.99998 of float32's.
+        vecs /= np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
+        return np.ascontiguousarray(vecs)
