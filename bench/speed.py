@@ -22,7 +22,7 @@ from typing import Any
 from speedlib.common import ROOT, SHARED, corpus_texts, cpu_flags, ensure_index, load_questions, log, maxrss_mb, now
 from speedlib.vectors import synthetic  # noqa: F401  (bench/scale.py and tests/test_scale.py import it from here)
 
-PARTS = "index,ask,process,server,precision,engines,embedding,faiss"
+PARTS = "index,ask,process,server,precision,engines,embedding,verifier,faiss"
 
 
 def run_parts(parts: set[str], args: argparse.Namespace, work: Path, cache_dir: Path, res: dict[str, Any]) -> None:
@@ -82,6 +82,13 @@ def run_parts(parts: set[str], args: argparse.Namespace, work: Path, cache_dir: 
         log("[embedding] passages a second by engine")
         texts = corpus_texts(ROOT / "seeds")
         res["embedding"] = bench_embedding(texts[:64] if args.quick else texts, cache_dir)
+    if "verifier" in parts:
+        from speedlib.judge import bench_verifier
+
+        seeds_index = work / "index-seeds"
+        ensure_index(seeds_index, ROOT / "seeds", cache_dir, "verifier", "seeds")
+        log("[verifier] the judgement's cost a question")
+        res["verifier"] = bench_verifier(seeds_index, SHARED.parent / "seeds-qa" / "dev.jsonl")
     if "faiss" in parts:
         from speedlib.vectors import bench_faiss
 
@@ -98,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", type=Path, help="keep the benchmark indexes here [default: a temporary folder]")
     ap.add_argument("--only", default=PARTS,
                     help="comma-separated parts to run: index, ask, process, server, precision, engines, "
-                    "embedding, faiss")
+                    "embedding, verifier, faiss")
     ap.add_argument("--cmrc", type=Path, default=SHARED, help="folder with corpus.jsonl and questions.jsonl")
     args = ap.parse_args(argv)
     parts = {p.strip() for p in args.only.split(",")}

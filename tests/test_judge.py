@@ -134,6 +134,10 @@ def test_subject_words_and_echoes():
     ("How many beds does Zhuzhou Central Hospital have in total?", "1300", "张床位", 1.0),
     ("How many villagers were seen at the free clinic?", "第一党支部联合第四党支部", "", 0.0),
     ("How much money did the hospital raise?", "200万元", "", 1.0),
+    # the counted noun is past the possessive, and Chinese counts graduates (毕业生) as people: 名/位/人
+    ("How many master's graduates signed with the hospital?", "15", "名硕士研究生", 1.0),
+    ("How many master's graduates signed with the hospital?", "15", "个科室", 0.0),
+    ("How many nurses were sent to Wuhan?", "8", "名", 1.0),
     ("What is the hospital's slogan?", "有困难,找红衣", "", 0.5),
 ])
 def test_unit_match_of_number_questions(question, span, after, expected):

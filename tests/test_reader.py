@@ -248,3 +248,18 @@ def test_swapped_subjects_and_crops_keep_what_training_needs():
     first = next(k for k, (s, _) in enumerate(labels) if s > 0)
     items = batch_items(TrainConfig(data="", out="", checkpoints="", crop=64), windows, labels, [first], 0, {first})
     assert items[0][2] == (0, 0)
+
+
+def test_the_reader_ranks_its_spans_and_its_first_is_its_answer(seeds_index):
+    question = "刊登株洲市二医院这篇报道的《株洲日报》健康周刊是哪一天出版的？"
+    header = next(p for p in seeds_index.passages if p.doc.startswith("004_") and "2023年6月29日" in p.text)
+    pair = (question, "\n".join(s for s in (header.title, header.section) if s), header.text)
+    reader = seeds_index.reader
+    ranked = reader.read_ranked([pair], 10)[0]
+    best = reader.read([pair])[0]
+    assert 2 <= len(ranked) <= 10 and (ranked[0].start, ranked[0].end) == (best.start, best.end)
+    assert all(a.score >= b.score for a, b in zip(ranked, ranked[1:]))
+    assert len({(s.start, s.end) for s in ranked}) == len(ranked)
+    texts = [header.text[s.start:s.end].strip() for s in ranked]
+    # the reader's first choice is the year alone; the day asked for comes later in its order
+    assert "2023年6月29日" in texts[1:] and texts[0] != "2023年6月29日"

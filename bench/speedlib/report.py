@@ -116,6 +116,10 @@ def report(res: dict[str, Any]) -> str:
         from speedlib.engines import engines_section
 
         out += engines_section(res)
+    if "verifier" in res:
+        from speedlib.judge import verifier_section
+
+        out += verifier_section(res["verifier"])
     for f in res.get("faiss", []):
         out += faiss_section(f)
     out.append(f"\npeak RSS of this process: {res['maxrss_mb']:.0f} MB; total {res['total_s']:.0f} s")

@@ -63,7 +63,11 @@ def span_in_question(span: str, question: str) -> float:
     return sum(1 for t in toks if t in q) / len(toks)
 
 
-_COUNTED = re.compile(r"\bhow (?:many|much) ([a-z][a-z'-]*)", re.IGNORECASE)
+# The counted noun, past a possessive ("how many master's graduates" counts graduates).
+_COUNTED = re.compile(r"\bhow (?:many|much) (?:[a-z-]+'s\s+)?([a-z][a-z'-]*)", re.IGNORECASE)
+# Chinese nouns for people end so (毕业生, 医师, 村民, 患者): Chinese counts people in 名, 位, 人.
+_PERSON_NOUN_END = ("人", "生", "员", "士", "师", "者", "民", "夫")
+_PEOPLE = ("名", "位", "人", "例")
 # What CC-CEDICT does not gloss as the unit a Chinese text counts it in.
 _MONEY = ("元", "钱", "款", "资金", "费")
 _CURRENCY_WORDS = frozenset({"money", "funding", "funds", "fund", "yuan", "rmb", "cost", "donation", "donations"})
@@ -83,6 +87,8 @@ def asked_units(question: str) -> tuple[str, ...] | None:
 
     table = english_to_chinese()
     found = [zh for form in _forms(word) for zh in table.get(form, ())[:3]]
+    if any(zh.endswith(_PERSON_NOUN_END) for zh in found):
+        found += _PEOPLE
     return tuple(dict.fromkeys(found)) or None
 
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from qa.judge.features import Evidence, features, unit_match
 from qa.judge.qtype import QuestionType, question_type
-from qa.judge.spantype import contradicts
+from qa.judge.spantype import contradicts, is_city, matches
 from qa.judge.verifier import Verifier
 from qa.reader.model import Reader
 from qa.reader.reading import ReadingPolicy, language_of, read_answers, read_more
@@ -67,6 +67,15 @@ def answer_features(answer: Answer, qt: QuestionType, qvec: np.ndarray, evidence
     return None if holder is None else hit_features(answer, holder, qt, qvec, evidence)
 
 
+CLAUSE_MARKS = frozenset(",，;；。:：!！?？“”\"")
+
+
+def is_phrase(text: str, longest: int = 20) -> bool:
+    """A short span that is not a clause: the typing rules can vouch only for such a span's kind (a clause
+    holding a place name is no place)."""
+    return len(text) <= longest and not CLAUSE_MARKS.intersection(text)
+
+
 def rejects(answer: Answer, hit: Hit, qt: QuestionType) -> bool:
     """True when the span of ``hit`` cannot answer the question whatever its score: it contradicts the
     asked type, or a Chinese number question's measure word is not the one the span counts in."""
@@ -76,6 +85,19 @@ def rejects(answer: Answer, hit: Hit, qt: QuestionType) -> bool:
     after = hit.passage.text[hit.answer.offset + len(hit.answer.text):]
     return (qt.kind == "number" and pair_of(answer.question, hit).endswith("zh")
             and unit_match(answer.question, hit.answer.text, after) == 0.0)
+
+
+def may_offer(verifier: Verifier, answer: Answer, hit: Hit, qt: QuestionType, nth: int) -> bool:
+    """Whether the span of ``hit``, the reader's ``nth`` choice in its passage (0: its own), may be put to the
+    verifier. Its own choice needs only not to contradict the asked type; a span it ranked lower must be of the
+    asked kind outright (a name, a number with its unit, a date at the asked grain, one city), and short."""
+    assert hit.answer is not None
+    text = hit.answer.text
+    if nth and not (matches(text, qt) and is_phrase(text) and (qt.grain != "city" or is_city(text))):
+        return False
+    if not nth and contradicts(text, qt):
+        return False
+    return not (verifier.unit_rule and rejects(answer, hit, qt))
 
 
 def accepted(verifier: Verifier, answer: Answer, hit: Hit, qt: QuestionType, qvec: np.ndarray,
@@ -96,7 +118,8 @@ def read_and_judge(reader: Reader, answers: list[Answer], vectors: np.ndarray, r
     kind that contradicts the question. When it rejects the reader's choice, the reader's spans in the other
     top passages (``verifier.read_on``, read now if they were not) may answer instead: of those the verifier
     accepts and the reader itself trusts (margin at least ``verifier.alternate_margin``), the one with the
-    highest margin."""
+    highest margin. With ``verifier.n_best`` above one, each of those passages offers the best of the reader's
+    ``n_best`` spans whose kind fits the question (a day, not the year the reader liked best)."""
     types = [question_type(a.question) for a in answers]
     spanned = [i for i, t in enumerate(types) if not t.spanless]
     out = list(answers)
@@ -114,7 +137,13 @@ def read_and_judge(reader: Reader, answers: list[Answer], vectors: np.ndarray, r
             verdicts[i] = accepted(verifier, a, holder, qt, vectors[i], evidence)
     again = [i for i, (ok, _) in verdicts.items() if not ok and not answers[i].abstained]
     if verifier is not None and verifier.read_on > 0 and again:
-        reread = read_more(reader, [out[i] for i in again], [list(range(verifier.read_on))] * len(again))
+        type_of = {out[i].question: types[i] for i in again}
+
+        def fits(answer: Answer, hit: Hit, nth: int) -> bool:
+            return may_offer(verifier, answer, hit, type_of[answer.question], nth)
+
+        reread = read_more(reader, [out[i] for i in again], [list(range(verifier.read_on))] * len(again),
+                           fits if verifier.n_best > 1 else None, verifier.n_best)
         for i, a in zip(again, reread):
             best: tuple[Hit, float] | None = None
             for h in a.hits[: verifier.read_on]:
@@ -123,8 +152,8 @@ def read_and_judge(reader: Reader, answers: list[Answer], vectors: np.ndarray, r
                 ok, p = accepted(verifier, a, h, types[i], vectors[i], evidence)
                 if ok and (best is None or h.answer.margin > best[0].answer.margin):
                     best = (h, p)
-            out[i] = replace(a, answer=best[0].answer if best else out[i].answer)
             if best is not None:
+                out[i] = replace(a, answer=best[0].answer)
                 verdicts[i] = (True, best[1])
     for i, (ok, p) in verdicts.items():
         unsure = answers[i].abstained or not ok

@@ -81,6 +81,14 @@ def is_place(span: str) -> bool:
     return bool(_PLACE_END.search(core)) or any(f == "ns" for _, f in pos_flags(core)) or bool(_CAPWORD.search(span))
 
 
+def is_city(span: str) -> bool:
+    """One place word (北京, 株洲市, Beijing), not a phrase that mentions places."""
+    if not re.search(r"[\u4e00-\u9fff]", span):
+        return bool(_CAPWORD.search(span)) and len(span.split()) <= 3
+    flags = pos_flags(span.strip("“”\"' 。，,"))
+    return len(flags) == 1 and (flags[0][1] == "ns" or bool(_PLACE_END.search(flags[0][0])))
+
+
 def is_organization(span: str) -> bool:
     core = span.strip("“”\"' 。，,")
     return bool(_ORG_END.search(core)) or any(f == "nt" for _, f in pos_flags(core)) or bool(_CAPWORD.search(span))

@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--c", type=float, default=1.0, help="inverse regularisation strength")
     ap.add_argument("--thresholds", default="zh>zh=0.025,en>zh=0,en>en=0,*=0",
                     help="probability to answer, by language pair (from bench/verifier_calibrate.py)")
-    ap.add_argument("--decision", default="read_on=5,alternate_margin=-9,unit_rule=1",
+    ap.add_argument("--decision", default="read_on=5,alternate_margin=-9,unit_rule=1,n_best=10",
                     help="how the judge uses the probability (qa/judge/judging.py; from bench/verifier_calibrate.py)")
     a = ap.parse_args(argv)
     from qa.judge.verifier import shipped_weights

@@ -14,7 +14,7 @@ from qa.errors import QAError
 from qa.judge.features import NAMES
 
 WEIGHTS_NAME = "verifier.json"
-DECISION = {"read_on": 0, "alternate_margin": 0.0, "unit_rule": False}
+DECISION = {"read_on": 0, "alternate_margin": 0.0, "unit_rule": False, "n_best": 1}
 
 
 def shipped_weights() -> Path:
@@ -38,6 +38,7 @@ class Verifier:
         self.read_on = int(decision["read_on"])  # top passages whose spans may answer when the chosen one fails
         self.alternate_margin = float(decision["alternate_margin"])  # the reader's own trust such a span needs
         self.unit_rule = bool(decision["unit_rule"])  # a Chinese number in the wrong measure word never answers
+        self.n_best = int(decision["n_best"])  # spans of each such passage whose kind may fit the question
 
     @classmethod
     def load(cls, path: Path | None = None) -> Verifier:

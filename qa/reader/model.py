@@ -111,39 +111,41 @@ def answer_tokens(window: Window, start: int, end: int) -> tuple[int, int]:
     return (first, last) if last >= first else (0, 0)
 
 
-def best_span(window: Window, start_logits: np.ndarray, end_logits: np.ndarray,
-              max_tokens: int = MAX_ANSWER_TOKENS) -> Span | None:
-    """The highest-scoring valid span of one window (end after start, at most max_tokens long)."""
+def ranked_spans(window: Window, start_logits: np.ndarray, end_logits: np.ndarray, n: int = 1,
+                 max_tokens: int = MAX_ANSWER_TOKENS) -> list[Span]:
+    """The ``n`` highest-scoring valid spans of one window (end after start, at most max_tokens long), best
+    first; the first is the window's answer, the others what the reader would say next."""
     ok = np.array([sp is not None for sp in window.spans])
     if not ok.any():
-        return None
+        return []
     s = np.where(ok, start_logits[: len(ok)], -np.inf)
     e = np.where(ok, end_logits[: len(ok)], -np.inf)
     null = float(start_logits[0] + end_logits[0])
-    best = None
+    found: list[tuple[float, int, int]] = []
     for i in np.argsort(-s)[:TOP_TOKENS]:
         if not np.isfinite(s[i]):
             break
         stop = min(len(e), i + max_tokens)
-        j = i + int(np.argmax(e[i:stop]))
-        if not np.isfinite(e[j]):
-            continue
-        score = float(s[i] + e[j])
-        if best is None or score > best[0]:
-            best = (score, i, j)
-    if best is None:
-        return None
-    score, i, j = best
-    return Span(window.spans[i][0], window.spans[j][1], score, null)
+        if n == 1:
+            ends = [i + int(np.argmax(e[i:stop]))]
+        else:
+            ends = [j for j in range(i, stop) if np.isfinite(e[j])]
+        found.extend((float(s[i] + e[j]), int(i), j) for j in ends if np.isfinite(e[j]))
+    # sorted() is stable: of equal scores the earlier-found span comes first, as the single best always did
+    found = sorted(found, key=lambda t: -t[0])[:n]
+    return [Span(window.spans[i][0], window.spans[j][1], score, null) for score, i, j in found]
 
 
-def merge_windows(spans: list[Span | None]) -> Span | None:
-    """One context's answer from its windows: the best span, against the least confident "no answer"."""
-    found = [s for s in spans if s is not None]
+def merge_ranked(per_window: list[list[Span]], n: int) -> list[Span]:
+    """One context's ``n`` best distinct spans from its windows, each against the least confident "no answer"."""
+    found = [s for spans in per_window for s in spans]
     if not found:
-        return None
-    best = max(found, key=lambda s: s.score)
-    return Span(best.start, best.end, best.score, min(s.null for s in found))
+        return []
+    null = min(s.null for s in found)
+    out: dict[tuple[int, int], Span] = {}
+    for sp in sorted(found, key=lambda s: -s.score):
+        out.setdefault((sp.start, sp.end), Span(sp.start, sp.end, sp.score, null))
+    return list(out.values())[:n]
 
 
 def unpack_state(packed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -216,15 +218,19 @@ class Reader:
 
     def read(self, pairs: list[tuple[str, str, str]]) -> list[Span | None]:
         """(question, prefix, text) triples -> the best span of each text, offsets into that text."""
+        return [spans[0] if spans else None for spans in self.read_ranked(pairs, 1)]
+
+    def read_ranked(self, pairs: list[tuple[str, str, str]], n: int) -> list[list[Span]]:
+        """(question, prefix, text) triples -> the ``n`` best spans of each text, best first."""
         if not pairs:
             return []
         contexts, starts = zip(*(context_of(p, t) for _, p, t in pairs))
         windows = make_windows(self.tokenizer, [q for q, _, _ in pairs], list(contexts), list(starts),
                                lock=getattr(self.engine, "lock", None))
-        per: list[list[Span | None]] = [[] for _ in pairs]
+        per: list[list[list[Span]]] = [[] for _ in pairs]
         for w, (s, e) in zip(windows, self.logits(windows)):
-            per[w.example].append(best_span(w, s, e))
-        return [merge_windows(spans) for spans in per]
+            per[w.example].append(ranked_spans(w, s, e, n))
+        return [merge_ranked(spans, n) for spans in per]
 
 
 def card_path() -> Path:

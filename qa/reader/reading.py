@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -175,19 +176,32 @@ def read_answers(reader: Reader, answers: list[Answer], policy: ReadingPolicy | 
     return out
 
 
-def read_more(reader: Reader, answers: list[Answer], ranks: list[list[int]]) -> list[Answer]:
+def read_more(reader: Reader, answers: list[Answer], ranks: list[list[int]],
+              fits: Callable[[Answer, Hit, int], bool] | None = None, n_best: int = 1) -> list[Answer]:
     """Answers whose hits at the given ranks (0-based) carry the reader's span too, read in one batch; the
-    chosen answer and the abstain decision are left as they were."""
+    chosen answer and the abstain decision are left as they were.
+
+    With ``fits``, each of those hits is read again and carries the best of the reader's ``n_best`` spans
+    that ``fits`` accepts for its answer, given the span's place in the reader's order (0: its own choice);
+    none when no span fits, whatever span it held before."""
     jobs = [(a_i, r) for a_i, rs in enumerate(ranks) for r in rs
-            if r < len(answers[a_i].hits) and answers[a_i].hits[r].answer is None]
+            if r < len(answers[a_i].hits) and (fits is not None or answers[a_i].hits[r].answer is None)]
     pairs = []
     for a_i, r in jobs:
         p = answers[a_i].hits[r].passage
         pairs.append((answers[a_i].question, "\n".join(s for s in (p.title, p.section) if s), p.text))
     hits = [list(a.hits) for a in answers]
-    for (a_i, r), span in zip(jobs, reader.read(pairs)):
+    for (a_i, r), spans in zip(jobs, reader.read_ranked(pairs, n_best if fits is not None else 1)):
         h = hits[a_i][r]
-        if span is not None and _WORDY.search(h.passage.text[span.start:span.end]):
+        for nth, span in enumerate(spans):
+            if not _WORDY.search(h.passage.text[span.start:span.end]):
+                continue
             ext = _extract(h.passage, span)
-            hits[a_i][r] = replace(h, answer=ext, sentence=_sentence_holding(h.passage, ext.offset, h.sentence))
+            read = replace(h, answer=ext, sentence=_sentence_holding(h.passage, ext.offset, h.sentence))
+            if fits is None or fits(answers[a_i], read, nth):
+                hits[a_i][r] = read
+                break
+        else:
+            if fits is not None:
+                hits[a_i][r] = replace(h, answer=None)
     return [replace(a, hits=hs) for a, hs in zip(answers, hits)]
