@@ -78,7 +78,7 @@ def test_onnx_reader_agrees_with_torch(cache_dir):
     corpus = {r["id"]: r for r in map(json.loads, (BENCH / "cmrc2018-trial" / "corpus.jsonl").open(encoding="utf-8"))}
     qs = [json.loads(line) for line in (BENCH / "cmrc2018-trial" / "questions.jsonl").open(encoding="utf-8")][:12]
     pairs = [(q["question"], corpus[q["gold"][0]]["title"], corpus[q["gold"][0]]["text"]) for q in qs]
-    onnx = Reader(cache_dir=cache_dir, engine="onnx")
+    onnx = Reader(cache_dir=cache_dir, engine="onnx", precision="fp32")
     torch = Reader(cache_dir=cache_dir, engine="torch")
     torch.engine.bf16 = False  # float32 against float32: on a bf16 CPU torch would read in bf16
     for a, b in zip(onnx.read(pairs), torch.read(pairs)):
@@ -182,3 +182,20 @@ def test_index_built_with_torch_answers_with_onnx(small_corpus, cache_dir, tmp_p
     again = Index.build([small_corpus], folder, cache_dir=cache_dir, engine="onnx")
     assert again.manifest["model"]["engine"] == "onnx"
     assert " 0 reused" in caplog.text
+
+
+@needs_bench
+def test_the_int8_reader_reads_gold_paragraphs_as_well_as_fp32(cache_dir):
+    from qa.evaluation.metrics import f1
+    from qa.reader.model import Reader
+
+    corpus = {r["id"]: r for r in map(json.loads, (BENCH / "cmrc2018-trial" / "corpus.jsonl").open(encoding="utf-8"))}
+    qs = [json.loads(line) for line in (BENCH / "cmrc2018-trial" / "questions.jsonl").open(encoding="utf-8")][:40]
+    pairs = [(q["question"], corpus[q["gold"][0]]["title"], corpus[q["gold"][0]]["text"]) for q in qs]
+    assert Reader(cache_dir=cache_dir).engine.precision == "fp32"  # the default: the judgement is calibrated on it
+    scores = {}
+    for precision in ("fp32", "int8"):
+        spans = Reader(cache_dir=cache_dir, engine="onnx", precision=precision).read(pairs)
+        scores[precision] = sum(f1(p[2][s.start:s.end], q["answers"]) for p, s, q in zip(pairs, spans, qs)) / len(qs)
+    # measured on 300 questions: F1 72.4 fp32, 74.1 int8; on 40 the two stay within a few points
+    assert scores["int8"] >= scores["fp32"] - 0.03 and scores["fp32"] > 0.6

@@ -187,14 +187,31 @@ def reader_engine(engine: str = "auto") -> str:
     return engine
 
 
+def reader_precision(precision: str = "auto") -> str:
+    """fp32 or int8 for the ONNX reader: ``auto`` is fp32 unless QA_READER_PRECISION=int8.
+
+    int8 (dynamic, per channel) reads gold paragraphs as well as fp32 in 0.55 of its time, but the judgement was
+    calibrated on fp32 margins and loses 2.9 F1 end to end on held-out squadshifts-wiki with int8 (BENCHMARKS.md,
+    "Engines on a CPU with native bf16"), so it is offered, not chosen."""
+    import os
+
+    precision = (precision or "auto").lower()
+    if precision == "auto":
+        precision = os.environ.get("QA_READER_PRECISION", "").strip().lower() or "fp32"
+    precision = {"float32": "fp32"}.get(precision, precision)
+    if precision not in ("fp32", "int8"):
+        raise QAError(f"unknown reader precision '{precision}': use fp32 or int8")
+    return precision
+
+
 class Reader:
     """Reads questions against contexts with the shipped (or a given) weights file.
 
     ``engine`` onnx (the default) runs on ONNX Runtime without torch; torch runs the torch module (QA_ENGINE=torch
-    chooses it for ``auto``). ``precision`` fp32 or int8 (ONNX only)."""
+    chooses it for ``auto``). ``precision`` fp32 or int8 (ONNX only; ``auto``: ``reader_precision``)."""
 
     def __init__(self, weights: Path | None = None, cache_dir: Path | None = None, threads: int | None = None,
-                 engine: str = "auto", precision: str = "fp32"):
+                 engine: str = "auto", precision: str = "auto"):
         from qa.encoder.model import ensure_default_model
 
         path = Path(weights) if weights is not None else shipped_weights()
@@ -206,7 +223,7 @@ class Reader:
             from qa.reader.onnx_engine import OnnxEngine
 
             # The weights are read only to convert them: a converted reader is found by their digest.
-            self.engine = OnnxEngine(base_dir, lambda: load_weights(path), path, precision, threads)
+            self.engine = OnnxEngine(base_dir, lambda: load_weights(path), path, reader_precision(precision), threads)
         else:
             from qa.reader.torch_engine import TorchEngine
 

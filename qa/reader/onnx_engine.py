@@ -21,6 +21,7 @@ class OnnxEngine:
         from qa.encoder.export import ensure_onnx, is_valid, onnx_dir
         from qa.encoder.onnx_runtime import session, shared_tokens
 
+        self.precision = precision
         key = hashlib.sha256(Path(path).read_bytes()).hexdigest()
         # Unreadable weights are an error before any conversion starts (and says so).
         state = None if is_valid(onnx_dir(base_dir, "reader", precision, key)) else load_state()
