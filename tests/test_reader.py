@@ -263,3 +263,21 @@ def test_the_reader_ranks_its_spans_and_its_first_is_its_answer(seeds_index):
     texts = [header.text[s.start:s.end].strip() for s in ranked]
     # the reader's first choice is the year alone; the day asked for comes later in its order
     assert "2023年6月29日" in texts[1:] and texts[0] != "2023年6月29日"
+
+
+def test_a_text_read_again_for_the_same_question_is_not_run_through_the_model_again(seeds_index, monkeypatch):
+    reader = seeds_index.reader
+    reader.forget()
+    calls = []
+    logits = reader.logits
+    monkeypatch.setattr(reader, "logits", lambda windows, batch_size=16: calls.append(len(windows)) or
+                        logits(windows, batch_size))
+    p = next(p for p in seeds_index.passages if "张志勇" in p.text)
+    pair = ("株洲市中心医院的党委书记是谁？", "", p.text)
+    ranked = reader.read_ranked([pair], 10)[0]
+    again = reader.read([pair, ("谁是党委书记？", "", p.text)])
+    assert len(calls) == 2  # the second question's text was read, the first's remembered
+    assert (again[0].start, again[0].end, again[0].score) == (ranked[0].start, ranked[0].end, ranked[0].score)
+    reader.forget()
+    reader.read([pair])
+    assert len(calls) == 3

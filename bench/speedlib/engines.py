@@ -28,6 +28,7 @@ qs = [json.loads(l)["question"] for l in open(qfile, encoding="utf-8") if l.stri
 idx = Index.open(folder)
 for q in qs[:3]:
     idx.ask(q)
+getattr(idx.reader, "forget", lambda: None)()
 plain, read = [], []
 for q in qs[:n]:
     t0 = time.perf_counter(); idx.ask(q, reader=False); t1 = time.perf_counter(); idx.ask(q)

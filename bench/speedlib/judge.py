@@ -31,6 +31,7 @@ def bench_verifier(index_dir: Path, questions_file: Path, rounds: int = 3) -> di
     for _ in range(rounds):
         for name, on in (("on", True), ("off", False)):
             index.judging = replace(policy, verifier=on)
+            index.reader.forget()  # every round reads from scratch
             t0 = now()
             answers = index.ask_many(questions, top_k=5)
             best[name] = min(best.get(name, float("inf")), now() - t0)
