@@ -118,26 +118,29 @@ def answer_tokens(window: Window, start: int, end: int) -> tuple[int, int]:
 def ranked_spans(window: Window, start_logits: np.ndarray, end_logits: np.ndarray, n: int = 1,
                  max_tokens: int = MAX_ANSWER_TOKENS) -> list[Span]:
     """The ``n`` highest-scoring valid spans of one window (end after start, at most max_tokens long), best
-    first; the first is the window's answer, the others what the reader would say next."""
+    first; the first is the window's answer, the others what the reader would say next. Of equal scores the
+    span with the better start logit, then the earlier end, comes first."""
     ok = np.array([sp is not None for sp in window.spans])
     if not ok.any():
         return []
     s = np.where(ok, start_logits[: len(ok)], -np.inf)
     e = np.where(ok, end_logits[: len(ok)], -np.inf)
     null = float(start_logits[0] + end_logits[0])
-    found: list[tuple[float, int, int]] = []
-    for i in np.argsort(-s)[:TOP_TOKENS]:
-        if not np.isfinite(s[i]):
+    starts = np.array([i for i in np.argsort(-s, kind="stable")[:TOP_TOKENS] if np.isfinite(s[i])], dtype=np.int64)
+    if not len(starts):
+        return []
+    ends = starts[:, None] + np.arange(max_tokens)[None, :]
+    inside = ends < len(e)
+    scores = s[starts][:, None] + np.where(inside, e[np.minimum(ends, len(e) - 1)], -np.inf)
+    flat = scores.ravel()
+    order = np.argsort(-flat, kind="stable")[:n]  # row by row: start order, then the earlier end
+    out = []
+    for k in order:
+        if not np.isfinite(flat[k]):
             break
-        stop = min(len(e), i + max_tokens)
-        if n == 1:
-            ends = [i + int(np.argmax(e[i:stop]))]
-        else:
-            ends = [j for j in range(i, stop) if np.isfinite(e[j])]
-        found.extend((float(s[i] + e[j]), int(i), j) for j in ends if np.isfinite(e[j]))
-    # sorted() is stable: of equal scores the earlier-found span comes first, as the single best always did
-    found = sorted(found, key=lambda t: -t[0])[:n]
-    return [Span(window.spans[i][0], window.spans[j][1], score, null) for score, i, j in found]
+        i, j = int(starts[k // max_tokens]), int(ends.ravel()[k])
+        out.append(Span(window.spans[i][0], window.spans[j][1], float(flat[k]), null))
+    return out
 
 
 def merge_ranked(per_window: list[list[Span]], n: int) -> list[Span]:
