@@ -183,3 +183,16 @@ def test_corrupt_verifier_weights_is_one_line_error(tmp_path, content):
     with pytest.raises(QAError, match=str(path)) as e:
         Verifier.load(path)
     assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("span,city,phrase", [
+    ("北京", True, True),
+    ("株洲市", True, True),
+    ("Beijing", True, True),
+    ("湖南、江西赛区第一名", False, True),  # mentions provinces, names no city
+    ("湖南、江西赛区第一名,成功晋级全国决赛", False, False),  # a clause
+])
+def test_a_lower_ranked_span_must_be_one_city_and_a_phrase(span, city, phrase):
+    from qa.judge.spantype import is_city, is_phrase
+
+    assert is_city(span) == city and is_phrase(span) == phrase

@@ -10,7 +10,7 @@ import numpy as np
 
 from qa.judge.features import Evidence, features, unit_match
 from qa.judge.qtype import QuestionType, question_type
-from qa.judge.spantype import contradicts, is_city, matches
+from qa.judge.spantype import contradicts, is_city, is_phrase, matches
 from qa.judge.verifier import Verifier
 from qa.reader.model import Reader
 from qa.reader.reading import ReadingPolicy, language_of, read_answers, read_more
@@ -65,15 +65,6 @@ def answer_features(answer: Answer, qt: QuestionType, qvec: np.ndarray, evidence
         return None
     holder = next((h for h in answer.hits if h.answer is answer.answer), None)
     return None if holder is None else hit_features(answer, holder, qt, qvec, evidence)
-
-
-CLAUSE_MARKS = frozenset(",，;；。:：!！?？“”\"")
-
-
-def is_phrase(text: str, longest: int = 20) -> bool:
-    """A short span that is not a clause: the typing rules can vouch only for such a span's kind (a clause
-    holding a place name is no place)."""
-    return len(text) <= longest and not CLAUSE_MARKS.intersection(text)
 
 
 def rejects(answer: Answer, hit: Hit, qt: QuestionType) -> bool:

@@ -81,6 +81,15 @@ def is_place(span: str) -> bool:
     return bool(_PLACE_END.search(core)) or any(f == "ns" for _, f in pos_flags(core)) or bool(_CAPWORD.search(span))
 
 
+CLAUSE_MARKS = frozenset(",，;；。:：!！?？“”\"")
+
+
+def is_phrase(text: str, longest: int = 20) -> bool:
+    """A short span that is not a clause: the typing rules can vouch only for such a span's kind (a clause
+    holding a place name is no place)."""
+    return len(text) <= longest and not CLAUSE_MARKS.intersection(text)
+
+
 def is_city(span: str) -> bool:
     """One place word (北京, 株洲市, Beijing), not a phrase that mentions places."""
     if not re.search(r"[\u4e00-\u9fff]", span):
