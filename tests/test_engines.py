@@ -199,3 +199,13 @@ def test_the_int8_reader_reads_gold_paragraphs_as_well_as_fp32(cache_dir):
         scores[precision] = sum(f1(p[2][s.start:s.end], q["answers"]) for p, s, q in zip(pairs, spans, qs)) / len(qs)
     # measured on 300 questions: F1 72.4 fp32, 74.1 int8; on 40 the two stay within a few points
     assert scores["int8"] >= scores["fp32"] - 0.03 and scores["fp32"] > 0.6
+
+
+def test_an_unknown_reader_precision_is_a_one_line_error(seeds_index, cache_dir):
+    env = {**os.environ, "QA_CACHE_DIR": str(cache_dir), "QA_READER_PRECISION": "int9"}
+    proc = subprocess.run([sys.executable, "-m", "qa.cli", "ask", "株洲市中心医院的党委书记是谁？", "--index",
+                           str(seeds_index.folder)], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    # (a first use may say before it that the encoder was converted)
+    assert proc.stderr.strip().splitlines()[-1] == "error: unknown reader precision 'int9': use fp32 or int8"
+    assert sum(line.startswith("error:") for line in proc.stderr.splitlines()) == 1

@@ -19,7 +19,7 @@ def bench_verifier(index_dir: Path, questions_file: Path, rounds: int = 3) -> di
     import numpy as np
 
     from qa.api import Index
-    from qa.judge.judging import answer_features
+    from qa.judge.judging import answer_features, evidence_of
     from qa.judge.qtype import question_type
 
     questions = [json.loads(line)["question"] for line in questions_file.read_text(encoding="utf-8").splitlines()
@@ -37,7 +37,7 @@ def bench_verifier(index_dir: Path, questions_file: Path, rounds: int = 3) -> di
             best[name] = min(best.get(name, float("inf")), now() - t0)
     index.judging = policy
     vectors = index.embed_questions(questions)
-    verifier, evidence = index.verifier, index._evidence
+    verifier, evidence = index.verifier, evidence_of(index.answerer)
     own: list[float] = []
     for a, v in zip(answers, vectors):
         t0 = now()

@@ -131,7 +131,8 @@ class Embedder:
     def key_name(self) -> str:
         """The model as embedding-cache keys name it: vectors of another engine or precision are not reused."""
         if self.engine == "torch":
-            return self.name if self.precision == "float32" else f"{self.name}@{self.precision}"
+            # "-unit": bf16 vectors are normalized again in float32; those stored before that are not reused
+            return self.name if self.precision == "float32" else f"{self.name}@{self.precision}-unit"
         return f"{self.name}@onnx-{self.precision}"
 
     @property
