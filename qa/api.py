@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.encoder.embedder import Embedder, bf16_is_native
+from qa.encoder.cpu import bf16_is_native
+from qa.encoder.embedder import Embedder
 from qa.errors import QAError
 from qa.index import store
 from qa.index.languages import ANALYZER_VERSION, CHINESE, prepare_pos_tagging, write_jieba_tables

@@ -134,7 +134,8 @@ def bench_embedding(texts: list[str], cache_dir: Path | None) -> dict[str, Any]:
     """Passages a second of each engine and precision, alternated twice; cosine of each to torch float32."""
     import numpy as np
 
-    from qa.encoder.embedder import Embedder, bf16_is_native
+    from qa.encoder.cpu import bf16_is_native
+    from qa.encoder.embedder import Embedder
 
     specs = [("torch", "float32"), ("onnx", "float32"), ("onnx", "int8")]
     if bf16_is_native():

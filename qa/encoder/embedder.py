@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.encoder.cpu import bf16_is_native
 from qa.types import Passage
 
 BATCH_SIZE = 16
@@ -64,15 +65,6 @@ def precision_name(precision: str) -> str:
         return PRECISIONS[precision.lower()]
     except KeyError:
         raise QAError(f"unknown precision '{precision}': use float32, bf16 or int8") from None
-
-
-def bf16_is_native() -> bool:
-    """Whether this CPU computes in bfloat16 (AMX or AVX512-BF16); elsewhere bf16 is emulated and slow."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="replace")
-    except OSError:
-        return False
-    return any(f in flags.split() for f in ("avx512_bf16", "amx_bf16"))
 
 
 def choose_engine(model: str | None, engine: str = "auto", precision: str | None = None,

@@ -86,10 +86,12 @@ def _write_stamp(folder: Path, fresh: dict) -> None:
 def onnx_dir(base_dir: Path, kind: str, precision: str, key: str = "") -> Path:
     """Where the ONNX form of ``kind`` (encoder or reader) lives: a folder beside the rebuilt model's.
 
-    ``key`` names whatever else the weights come from (the reader's weights file, by its digest)."""
+    ``key`` names whatever else the weights come from (the reader's weights file, by its digest). int8 weights
+    have 8 bits on a CPU with VNNI and 7 elsewhere (``weight_bits``), and the two are different folders."""
     if precision not in PRECISIONS:
         raise QAError(f"unknown ONNX precision {precision!r}: use {' or '.join(PRECISIONS)}")
-    short = hashlib.sha256(f"{LAYOUT}:{base_dir.name}:{kind}:{precision}:{key}".encode()).hexdigest()[:10]
+    bits = f":w{weight_bits()}" if precision == "int8" else ""
+    short = hashlib.sha256(f"{LAYOUT}:{base_dir.name}:{kind}:{precision}{bits}:{key}".encode()).hexdigest()[:10]
     return base_dir.parent / f"{base_dir.name}.onnx" / f"{kind}-{precision}-{short}"
 
 
@@ -137,13 +139,25 @@ def _convert(folder: Path, base_dir: Path, kind: str, precision: str, adapt: Sta
                     location=DATA, size_threshold=1024)
     files = {name: {"size": (folder / name).stat().st_size, "sha256": file_digest(folder / name)}
              for name in (GRAPH, DATA)}
-    (folder / CHECK).write_text(json.dumps({"layout": LAYOUT, "kind": kind, "precision": precision,
+    bits = {"weight_bits": weight_bits()} if precision == "int8" else {}
+    (folder / CHECK).write_text(json.dumps({"layout": LAYOUT, "kind": kind, "precision": precision, **bits,
                                             "base": base_dir.name, "files": files}, indent=2) + "\n",
                                 encoding="utf-8")
 
 
+def weight_bits() -> int:
+    """Bits of an int8 weight on this CPU. Without VNNI, ONNX Runtime's u8 x s8 products add pairs in 16 bits,
+    which full-range weights can overflow, so weights keep 7 bits there; with VNNI they keep all 8. The reader
+    with 8-bit weights lost 1.5 Chinese F1 points against float32 on seeds-qa dev, with 7-bit ones 8.6
+    (BENCHMARKS.md, "The reader in int8")."""
+    from qa.encoder.cpu import int8_is_native
+
+    return 8 if int8_is_native() else 7
+
+
 def _quantize(model, folder: Path):
-    """Dynamic int8 (per-channel weights) of the matrix products; embeddings and layer norms stay as they are."""
+    """Dynamic int8 (per-channel weights, ``weight_bits`` of them) of the matrix products; embeddings and layer
+    norms stay as they are."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -152,7 +166,8 @@ def _quantize(model, folder: Path):
                     location="fp32.onnx.data", size_threshold=1024)
     logging.disable(logging.WARNING)  # its advice to pre-process is for static quantization
     try:
-        quantize_dynamic(src, dst, weight_type=QuantType.QInt8, per_channel=True, reduce_range=True,
+        quantize_dynamic(src, dst, weight_type=QuantType.QInt8, per_channel=True,
+                         reduce_range=weight_bits() == 7,
                          op_types_to_quantize=["MatMul"], use_external_data_format=True)
     finally:
         logging.disable(logging.NOTSET)

@@ -197,9 +197,11 @@ def reader_engine(engine: str = "auto") -> str:
 def reader_precision(precision: str = "auto") -> str:
     """fp32 or int8 for the ONNX reader: ``auto`` is fp32 unless QA_READER_PRECISION=int8.
 
-    int8 (dynamic, per channel) reads gold paragraphs as well as fp32 in 0.55 of its time, but the judgement was
-    calibrated on fp32 margins and loses 2.9 F1 end to end on held-out squadshifts-wiki with int8 (BENCHMARKS.md,
-    "Engines on a CPU with native bf16"), so it is offered, not chosen."""
+    int8 (dynamic, per channel; 8-bit weights on a CPU with VNNI, ``qa.encoder.export.weight_bits``) reads gold
+    paragraphs as well as fp32 in half the time, and end to end within a point of F1 on cmrc2018-trial and
+    squadshifts-wiki; but it costs 1.5 Chinese F1 points on seeds-qa dev and flips the near tie of the
+    README question to the former branch secretary (BENCHMARKS.md, "The reader in int8"), so it is offered,
+    not chosen."""
     import os
 
     precision = (precision or "auto").lower()

@@ -68,7 +68,7 @@ def pack_state(state: dict[str, "torch.Tensor"], base: dict[str, "torch.Tensor"]
 
 
 def _bf16_ok() -> bool:
-    from qa.encoder.embedder import bf16_is_native
+    from qa.encoder.cpu import bf16_is_native
 
     return bf16_is_native()
 

@@ -70,7 +70,7 @@ def train(cfg: TrainConfig, base_dir: Path | None = None) -> dict:
     import torch
     from transformers import AutoTokenizer
 
-    from qa.encoder.embedder import bf16_is_native
+    from qa.encoder.cpu import bf16_is_native
     from qa.encoder.model import ensure_default_model
 
     torch.manual_seed(cfg.seed)
