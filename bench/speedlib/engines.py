@@ -2,7 +2,8 @@
 
 Each engine's cold `qa ask` (reader on), warm ask with and without the reader, ask_many, `qa batch` with its
 start-up, the peak RSS of `qa serve` after a few questions, and passages a second when indexing. Query-side
-figures come from child processes that differ only in QA_ENGINE, run alternately so both meet the same load.
+figures come from child processes that differ only in QA_ENGINE (and, for onnx-int8, QA_READER_PRECISION=int8:
+the reader in int8), run alternately so all meet the same load.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 from speedlib.common import ROOT, child_env, cold_ask_cmd, load_questions, now, run_child
 
-ENGINES = ("torch", "onnx")
+ENGINES = ("torch", "onnx", "onnx-int8")  # onnx-int8: ONNX Runtime with the reader in int8
 
 # A child that opens the index, warms up, then times asks (with and without the reader) and ask_many.
 _WARM = """
@@ -39,9 +40,12 @@ print(json.dumps({"plain": plain, "read": read, "many_s": t_many, "many": len(qs
 """
 
 
+def _engine_vars(engine: str) -> dict[str, str]:
+    return {"QA_ENGINE": engine.split("-")[0], "QA_READER_PRECISION": "int8" if engine.endswith("-int8") else "fp32"}
+
+
 def _env(engine: str) -> dict[str, str]:
-    env = child_env()
-    env["QA_ENGINE"] = engine
+    env = child_env() | _engine_vars(engine)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     return env
 
@@ -91,7 +95,7 @@ def bench_engines(seeds_index: Path, cmrc_index: Path, questions_file: Path, que
                 "imports_torch": bool(w["modules"]),
             })
     for e in ENGINES:
-        out[e]["cold_ask_s"] = statistics.median(out[e]["cold_ask_s_all"])
+        out[e]["cold_ask_s"] = round(statistics.median(out[e]["cold_ask_s_all"]), 3)
     out["load"] = os.getloadavg()[0]
     return out
 
@@ -102,10 +106,10 @@ def bench_serve_rss(seeds_index: Path, question: str) -> dict[str, Any]:
     from load import Served
 
     out: dict[str, Any] = {}
-    saved = os.environ.get("QA_ENGINE")
+    saved = {k: os.environ.get(k) for k in ("QA_ENGINE", "QA_READER_PRECISION")}
     try:
         for e in ENGINES:
-            os.environ["QA_ENGINE"] = e
+            os.environ.update(_engine_vars(e))
             server = Served(seeds_index)
             try:
                 cmd = [sys.executable, "-m", "qa.cli", "ask", question, "--server", server.url, "--json"]
@@ -115,10 +119,11 @@ def bench_serve_rss(seeds_index: Path, question: str) -> dict[str, Any]:
             finally:
                 server.stop()
     finally:
-        if saved is None:
-            os.environ.pop("QA_ENGINE", None)
-        else:
-            os.environ["QA_ENGINE"] = saved
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
     return out
 
 
@@ -168,13 +173,17 @@ def engines_section(res: dict[str, Any]) -> list[str]:
                 ("warm_no_reader_p50_ms", "warm ask, no reader p50, ms", False),
                 ("ask_many_q_per_s", "ask_many, q/s", True), ("batch_q_per_s", "qa batch incl. start-up, q/s", True),
                 ("cold_ask_maxrss_mb", "cold ask peak RSS, MB", False)]
-        rows = [["figure", "torch", "onnx", "onnx vs torch"]]
+        others = [e for e in ENGINES if e != "torch" and e in q]
+        rows = [["figure", "torch", *others, *(f"{e} vs torch" for e in others)]]
         for k, label, higher in keys:
-            t, o = q["torch"].get(k), q["onnx"].get(k)
-            ratio = (o / t if higher else t / o) if t and o else float("nan")
-            rows.append([label, str(t), str(o), f"{ratio:.2f}x {'faster' if k != 'cold_ask_maxrss_mb' else 'less'}"])
-        out += ["", f"Engines, questions (load {q['load']:.1f}; answers torch {q['torch'].get('answer')!r}, "
-                    f"onnx {q['onnx'].get('answer')!r}; onnx imports torch: {q['onnx'].get('imports_torch')})",
+            t = q["torch"].get(k)
+            vals = [q[e].get(k) for e in others]
+            ratios = [(o / t if higher else t / o) if t and o else float("nan") for o in vals]
+            word = "faster" if k != "cold_ask_maxrss_mb" else "less"
+            rows.append([label, str(t), *map(str, vals), *(f"{r:.2f}x {word}" for r in ratios)])
+        answers = ", ".join(f"{e} {q[e].get('answer')!r}" for e in ("torch", *others))
+        imports = ", ".join(f"{e} {q[e].get('imports_torch')}" for e in others)
+        out += ["", f"Engines, questions (load {q['load']:.1f}; answers: {answers}; imports torch: {imports})",
                 table(rows)]
     s = res.get("serve_rss")
     if s:

@@ -125,6 +125,11 @@ class Embedder:
         if self.engine == "torch":
             # "-unit": bf16 vectors are normalized again in float32; those stored before that are not reused
             return self.name if self.precision == "float32" else f"{self.name}@{self.precision}-unit"
+        if self.precision == "int8":
+            from qa.encoder.export import weight_bits
+
+            # 8-bit and 7-bit weights (a CPU with VNNI or without) embed a little differently
+            return f"{self.name}@onnx-int8-w{weight_bits()}"
         return f"{self.name}@onnx-{self.precision}"
 
     @property

@@ -199,9 +199,9 @@ def reader_precision(precision: str = "auto") -> str:
 
     int8 (dynamic, per channel; 8-bit weights on a CPU with VNNI, ``qa.encoder.export.weight_bits``) reads gold
     paragraphs as well as fp32 in half the time, and end to end within a point of F1 on cmrc2018-trial and
-    squadshifts-wiki; but it costs 1.5 Chinese F1 points on seeds-qa dev and flips the near tie of the
-    README question to the former branch secretary (BENCHMARKS.md, "The reader in int8"), so it is offered,
-    not chosen."""
+    squadshifts-wiki; but it costs 1.5 Chinese and 8.4 English F1 points on seeds-qa dev and flips the near
+    tie of the README question to the former branch secretary (BENCHMARKS.md, "The reader in int8"), so it
+    is offered, not chosen."""
     import os
 
     precision = (precision or "auto").lower()
