@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from speedlib.common import ROOT, SHARED, corpus_texts, cpu_flags, ensure_index, load_questions, log, maxrss_mb, now
+from speedlib.common import ROOT, SHARED, corpus_texts, cpu_description, ensure_index, load_questions, log, maxrss_mb, now
 from speedlib.vectors import synthetic  # noqa: F401  (bench/scale.py and tests/test_scale.py import it from here)
 
 PARTS = "index,ask,process,server,precision,engines,embedding,verifier,faiss"
@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
 
     res: dict[str, Any] = {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
                                       f"torch threads {torch.get_num_threads()}, python {platform.python_version()}; "
-                                      f"{cpu_flags()}",
+                                      f"{cpu_description()}",
                            "quick": args.quick}
     t_start = now()
     with contextlib.ExitStack() as stack:

@@ -42,14 +42,16 @@ def rss_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def cpu_flags() -> str:
+def cpu_description() -> str:
     """The CPU's model name and which of the flags that decide an engine it has."""
+    from qa.encoder.cpu import cpu_flags
+
     try:
         info = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="replace")
     except OSError:
         return "unknown CPU"
     name = next((ln.split(":", 1)[1].strip() for ln in info.splitlines() if ln.startswith("model name")), "?")
-    flags = set(next((ln.split(":", 1)[1].split() for ln in info.splitlines() if ln.startswith("flags")), []))
+    flags = cpu_flags()
     wanted = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
     return f"{name}; flags: {' '.join(f for f in wanted if f in flags) or 'none of avx2/avx512/vnni/bf16/amx'}"
 

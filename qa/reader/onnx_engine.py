@@ -40,7 +40,8 @@ class OnnxEngine:
         self.tokenizer = tokens.tokenizer
         self.lock = tokens.lock
         self.pad_id = tokens.pad_id
-        self.session = session(ensure_onnx(base_dir, "reader", precision, key, adapt), threads)
+        self.folder = ensure_onnx(base_dir, "reader", precision, key, adapt)  # the converted, checked files
+        self.session = session(self.folder, threads)
 
     def logits(self, windows, batch_size: int = 16) -> list[tuple[np.ndarray, np.ndarray]]:
         from qa.encoder.onnx_runtime import batch_arrays
